@@ -1,0 +1,354 @@
+// metagrad::network and metagrad::sequential: a list of layer types as one network type, with its
+// shapes inferred and checked at compile time and its forward and backward passes generated.
+#pragma once
+
+#include <cstddef>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include <boost/hana/at.hpp>
+#include <boost/hana/tuple.hpp>
+
+#include "metagrad/core/layer.hpp"
+#include "metagrad/core/parameters.hpp"
+#include "metagrad/core/shape.hpp"
+#include "metagrad/core/tensor.hpp"
+
+namespace metagrad {
+
+/// Diagnostic vocabulary: printed by the compiler beside a failed check on a network, so that the
+/// message says which layer (0-based position), which side and which shape.
+template <std::size_t Layer, class Shape>
+struct output_of_layer {};
+template <std::size_t Layer, class Shape>
+struct input_of_layer {};
+template <class Shape>
+struct network_input {};
+template <std::size_t Position, class Type>
+struct layer_at {};
+
+/// True when the shape flowing out of one place is the shape the next layer takes in.
+template <class From, class To>
+inline constexpr bool layers_connect = false;
+template <std::size_t I, std::size_t J, class S>
+inline constexpr bool layers_connect<output_of_layer<I, S>, input_of_layer<J, S>> = true;
+template <std::size_t J, class S>
+inline constexpr bool layers_connect<network_input<S>, input_of_layer<J, S>> = true;
+
+/// True when the type at a position of a network is a layer.
+template <class Position>
+inline constexpr bool is_a_layer = false;
+template <std::size_t I, class L>
+inline constexpr bool is_a_layer<layer_at<I, L>> = layer<L>;
+
+/// True when the layer at a position takes the shape it is given.
+template <class Layer, class Given>
+inline constexpr bool takes_shape = false;
+template <std::size_t I, class L, class Given, template <std::size_t, class> class Role, std::size_t J>
+inline constexpr bool takes_shape<layer_at<I, L>, Role<J, Given>> = layer_accepts<L, Given>;
+template <std::size_t I, class L, class Given>
+inline constexpr bool takes_shape<layer_at<I, L>, network_input<Given>> = layer_accepts<L, Given>;
+
+namespace detail {
+/// Marks a shape that could not be computed because an earlier layer was rejected; every later
+/// check passes on it, so that one mistake gives one error.
+struct unknown_shape {};
+
+template <class L, class S>
+inline constexpr bool layer_works = !std::is_same_v<S, unknown_shape> && layer<L> && layer_accepts<L, S> && layer_for<L, S>;
+
+template <class L, class S>
+struct next_shape {
+    using type = unknown_shape;
+};
+template <class L, class S>
+    requires layer_works<L, S>
+struct next_shape<L, S> {
+    using type = typename L::template output_shape<S>;
+};
+
+// The shapes between layers, by a left fold over the layer list: a fold expression rather than
+// recursive templates, so depth costs one instantiation per layer.
+template <class... S>
+struct shape_list {};
+template <class L>
+struct layer_tag {};
+template <class Current, class Before>
+struct shape_chain {};
+template <class Current, class... Before, class L>
+auto operator+(shape_chain<Current, shape_list<Before...>>, layer_tag<L>)
+    -> shape_chain<typename next_shape<L, Current>::type, shape_list<Before..., Current>>;
+
+template <class Chain>
+struct all_shapes;
+template <class Last, class... Before>
+struct all_shapes<shape_chain<Last, shape_list<Before...>>> {
+    using type = std::tuple<Before..., Last>;
+};
+
+template <class In, class... Layers>
+using shapes_of = typename all_shapes<decltype((shape_chain<In, shape_list<>>{} + ... + layer_tag<Layers>{}))>::type;
+
+/// One layer's parameters, or none where the layer could not be placed (already diagnosed).
+template <class L, class T, class S>
+struct parameters_at {
+    using type = no_parameters;
+};
+template <class L, class T, class S>
+    requires layer_works<L, S>
+struct parameters_at<L, T, S> {
+    using type = typename L::template parameters<T, S>;
+};
+
+template <std::size_t I, class From>
+struct role_before {
+    using type = output_of_layer<I - 1, From>;
+};
+template <class From>
+struct role_before<0, From> {
+    using type = network_input<From>;
+};
+
+/// The check of one position, indexed so that the compiler names the layer that fails.
+template <std::size_t I, class L, class In>
+constexpr bool check_layer() {
+    if constexpr (std::is_same_v<In, unknown_shape>) {
+        return true;  // an earlier layer was rejected; that is the error to read
+    } else {
+        // This type in the network's list is not a layer (see metagrad::layer in core/layer.hpp).
+        static_assert(is_a_layer<layer_at<I, L>>,
+                      "metagrad::sequential: every type in the list must be a layer");
+        if constexpr (!layer<L>) {
+            return false;
+        } else if constexpr (has_fixed_input<L>) {
+            // The layer at this position takes another shape than the previous one gives.
+            static_assert(layers_connect<typename role_before<I, In>::type, input_of_layer<I, typename L::input_shape>>,
+                          "metagrad::sequential: each layer's input must match the previous layer's output");
+            return std::is_same_v<In, typename L::input_shape>;
+        } else {
+            // The layer at this position cannot take the shape the previous layer gives.
+            static_assert(takes_shape<layer_at<I, L>, typename role_before<I, In>::type>,
+                          "metagrad::sequential: a layer cannot take the shape its predecessor gives");
+            return layer_accepts<L, In>;
+        }
+    }
+}
+
+template <class In, class Shapes, class... Layers, std::size_t... I>
+constexpr bool check_network(std::index_sequence<I...>) {
+    return (check_layer<I, Layers, std::tuple_element_t<I, Shapes>>() && ...);
+}
+
+/// The shape of activation `S` when the network input has shape `X` (a sample or a batch).
+template <class X, class Sample, class S>
+struct with_batch_of {
+    using type = S;  // X is a single sample
+};
+template <std::size_t B, std::size_t... E, class Sample, class S>
+    requires(!std::is_same_v<shape<B, E...>, Sample> && std::is_same_v<shape<E...>, Sample>)
+struct with_batch_of<shape<B, E...>, Sample, S> {
+    using type = batch_of<B, S>;
+};
+template <class T, class Shapes, class LayerTuple, class Sequence>
+struct parameter_tuple_of;
+template <class T, class Shapes, class... L, std::size_t... I>
+struct parameter_tuple_of<T, Shapes, std::tuple<L...>, std::index_sequence<I...>> {
+    using type = boost::hana::tuple<typename parameters_at<L, T, std::tuple_element_t<I, Shapes>>::type...>;
+};
+}  // namespace detail
+
+/// What the network gives back for a network whose layers did not compose (already diagnosed).
+struct invalid_network {};
+
+template <class Shape>
+struct network_takes {};
+template <class Shape>
+struct argument_given {};
+template <class Takes, class Given>
+inline constexpr bool input_fits = false;
+template <class S>
+inline constexpr bool input_fits<network_takes<S>, argument_given<S>> = true;
+template <std::size_t B, std::size_t... E>
+inline constexpr bool input_fits<network_takes<shape<E...>>, argument_given<shape<B, E...>>> = true;
+
+/// Every activation of one forward pass: `get<0>()` is the input, `get<I>()` the output of layer
+/// `I - 1` (the input of layer `I`), `output()` the network's output. A backward pass returns
+/// the gradient of the loss with respect to each of them in the same type.
+template <class T, class... Shapes>
+struct activations {
+    boost::hana::tuple<tensor<T, Shapes>...> values{};
+
+    template <std::size_t I>
+    constexpr auto& get() {
+        return boost::hana::at_c<I>(values);
+    }
+    template <std::size_t I>
+    constexpr const auto& get() const {
+        return boost::hana::at_c<I>(values);
+    }
+    constexpr auto& input() { return get<0>(); }
+    constexpr const auto& input() const { return get<0>(); }
+    constexpr auto& output() { return get<sizeof...(Shapes) - 1>(); }
+    constexpr const auto& output() const { return get<sizeof...(Shapes) - 1>(); }
+};
+
+/// The result of a backward pass: dl/dp for every parameter (same type as the parameters) and
+/// dl/da for every activation `a` of the forward pass.
+template <class Parameters, class Activations>
+struct gradients {
+    Parameters parameters{};
+    Activations activations{};
+};
+
+namespace detail {
+template <class T, class X, class In, class Shapes>
+struct activations_of;
+template <class T, class X, class In, class... S>
+struct activations_of<T, X, In, std::tuple<S...>> {
+    using type = activations<T, typename with_batch_of<X, In, S>::type...>;
+};
+}  // namespace detail
+
+template <class InputShape, class... Layers>
+struct network;
+
+namespace detail {
+template <class In, class LayerTuple, std::size_t Begin, class Sequence>
+struct slice_of;
+template <class In, class LayerTuple, std::size_t Begin, std::size_t... I>
+struct slice_of<In, LayerTuple, Begin, std::index_sequence<I...>> {
+    using type = network<In, std::tuple_element_t<Begin + I, LayerTuple>...>;
+};
+}  // namespace detail
+
+/// A network of `Layers...` taking samples of shape `InputShape`. The type is the whole
+/// description: shapes between layers are computed and checked at compile time, parameters are
+/// a value of type `parameters<T>`, and forward and backward passes are generated from the list
+/// (no tape, no virtual call, no heap). Every function is constexpr. Inputs may be a sample of
+/// `InputShape` or a batch `shape<B, InputShape...>`; parameters are shared across a batch.
+template <class InputShape, class... Layers>
+struct network {
+    static constexpr std::size_t depth = sizeof...(Layers);
+    static_assert(depth > 0, "metagrad::sequential: a network needs at least one layer");
+
+    // The first layer neither is metagrad::input<...> nor fixes its input shape like dense<In, Out>.
+    static_assert(!std::is_same_v<InputShape, detail::unknown_shape>,
+                  "metagrad::sequential: the first layer must fix the input shape: start with input<...> or dense<In, Out>");
+
+    using input_shape = InputShape;
+    /// `shape_at<I>`: the sample shape entering layer `I`; `shape_at<depth>` is the output's.
+    using shape_list = detail::shapes_of<InputShape, Layers...>;
+    template <std::size_t I>
+    using shape_at = std::tuple_element_t<I, shape_list>;
+    using output_shape = shape_at<depth>;
+    template <std::size_t I>
+    using layer_type = std::tuple_element_t<I, std::tuple<Layers...>>;
+
+    /// Whether the layers compose; when they do not, a static_assert above has said where.
+    static constexpr bool valid =
+        detail::check_network<InputShape, shape_list, Layers...>(std::make_index_sequence<depth>{});
+
+    template <class T>
+    using parameter_tuple =
+        typename detail::parameter_tuple_of<T, shape_list, std::tuple<Layers...>, std::make_index_sequence<depth>>::type;
+
+    template <class T>
+    using parameters = network_parameters<network, T>;
+
+    template <class T>
+    static constexpr std::size_t parameter_count = []<std::size_t... I>(std::index_sequence<I...>) {
+        std::size_t count = 0;
+        const parameter_tuple<T> p{};
+        (detail::for_each_member([&](const auto& t) { count += t.size; }, boost::hana::at_c<I>(p)), ...);
+        return count;
+    }(std::make_index_sequence<depth>{});
+
+    /// The activations of a forward pass on input shape `X` (sample or batch).
+    template <class T, class X>
+    using activations_for = typename detail::activations_of<T, X, InputShape, shape_list>::type;
+
+    /// The sub-network of layers [Begin, End), taking what layer Begin takes.
+    template <std::size_t Begin, std::size_t End>
+        requires(Begin < End && End <= depth)
+    using slice = typename detail::slice_of<shape_at<Begin>, std::tuple<Layers...>, Begin,
+                                            std::make_index_sequence<End - Begin>>::type;
+
+    /// The parameters of `slice<Begin, End>`, copied out of `p`.
+    template <std::size_t Begin, std::size_t End, class T>
+    static constexpr auto slice_parameters(const parameters<T>& p) {
+        typename slice<Begin, End>::template parameters<T> out;
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((out.template layer<I>() = p.template layer<Begin + I>()), ...);
+        }(std::make_index_sequence<End - Begin>{});
+        return out;
+    }
+
+    /// Runs every layer and keeps every activation (what a backward pass needs).
+    template <class T, class X>
+    static constexpr auto forward_trace(const parameters<T>& p, const tensor<T, X>& x) {
+        if constexpr (!valid) {
+            return invalid_network{};
+        } else {
+            // The argument is neither a sample of the network's input shape nor a batch of them.
+            static_assert(input_fits<network_takes<InputShape>, argument_given<X>>,
+                          "metagrad::network: the input must be a sample of the network's input shape or a batch of them");
+            if constexpr (input_fits<network_takes<InputShape>, argument_given<X>>) {
+                activations_for<T, X> a;
+                a.input() = x;
+                [&]<std::size_t... I>(std::index_sequence<I...>) {
+                    // Left to right: a fold over the comma operator sequences the layers.
+                    ((a.template get<I + 1>() = layer_type<I>::forward(p.template layer<I>(), a.template get<I>())), ...);
+                }(std::make_index_sequence<depth>{});
+                return a;
+            }
+        }
+    }
+
+    /// The network's output for `x` (a sample or a batch).
+    template <class T, class X>
+    static constexpr auto forward(const parameters<T>& p, const tensor<T, X>& x) {
+        if constexpr (!valid)
+            return invalid_network{};
+        else
+            return forward_trace(p, x).output();
+    }
+
+    /// The backward pass: from dl/d(output), the gradients of every parameter and activation.
+    /// Generated as a reverse fold over the layers; each layer's vector-Jacobian product feeds
+    /// the one before it.
+    template <class T, class... S>
+    static constexpr auto backward(const parameters<T>& p, const activations<T, S...>& a,
+                                   const tensor<T, std::tuple_element_t<depth, std::tuple<S...>>>& dl_doutput) {
+        gradients<parameters<T>, activations<T, S...>> g;
+        g.activations.output() = dl_doutput;
+        [&]<std::size_t... R>(std::index_sequence<R...>) {
+            constexpr std::size_t last = depth - 1;
+            ((g.activations.template get<last - R>() =
+                  layer_type<last - R>::backward(p.template layer<last - R>(), a.template get<last - R>(),
+                                                 a.template get<last - R + 1>(), g.activations.template get<last - R + 1>(),
+                                                 g.parameters.template layer<last - R>())),
+             ...);
+        }(std::make_index_sequence<depth>{});
+        return g;
+    }
+};
+
+namespace detail {
+template <class... Layers>
+struct first_input_shape {
+    using type = unknown_shape;
+};
+template <class First, class... Rest>
+    requires has_fixed_input<First>
+struct first_input_shape<First, Rest...> {
+    using type = typename First::input_shape;
+};
+}  // namespace detail
+
+/// A network whose input shape is fixed by its first layer (`input<...>` or `dense<In, Out>`):
+/// `sequential<dense<4, 3>, relu, dense<3, 2>, relu, dense<2, 1>>`.
+template <class... Layers>
+using sequential = network<typename detail::first_input_shape<Layers...>::type, Layers...>;
+
+}  // namespace metagrad

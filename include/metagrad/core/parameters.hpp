@@ -1,0 +1,75 @@
+// metagrad::network_parameters: every layer's parameters of a network, as one value.
+#pragma once
+
+#include <cstddef>
+#include <type_traits>
+#include <utility>
+
+#include <boost/hana/at.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/tuple.hpp>
+
+namespace metagrad {
+
+namespace detail {
+/// Calls `f(a.*m, b.*m, ...)` for every tensor member `m` of one layer's parameter structs.
+template <class F, class P, class... Ps>
+constexpr void for_each_member(F&& f, P& first, Ps&... rest) {
+    boost::hana::for_each(std::remove_const_t<P>::members(), [&](auto member) { f(first.*member, rest.*member...); });
+}
+}  // namespace detail
+
+/// The parameters of network `Net` in element type `T`: a tuple of each layer's parameter struct
+/// (`no_parameters` for activations), in layer order. Gradients have this same type. Stored
+/// inline: no heap; a constant-evaluable value.
+template <class Net, class T>
+struct network_parameters {
+    using network_type = Net;
+    using value_type = T;
+    using tuple_type = typename Net::template parameter_tuple<T>;
+
+    tuple_type layers{};
+
+    /// Layer `I`'s parameters (0-based, as in the network's template argument list).
+    template <std::size_t I>
+    constexpr auto& layer() {
+        return boost::hana::at_c<I>(layers);
+    }
+    template <std::size_t I>
+    constexpr const auto& layer() const {
+        return boost::hana::at_c<I>(layers);
+    }
+
+    /// The number of scalar parameters.
+    static constexpr std::size_t count = Net::template parameter_count<T>;
+
+    friend constexpr bool operator==(const network_parameters& a, const network_parameters& b) {
+        bool equal = true;
+        for_each_tensor([&](const auto& x, const auto& y) { equal = equal && x == y; }, a, b);
+        return equal;
+    }
+};
+
+namespace detail {
+template <class P>
+inline constexpr bool is_network_parameters = false;
+template <class Net, class T>
+inline constexpr bool is_network_parameters<network_parameters<Net, T>> = true;
+}  // namespace detail
+
+/// Calls `f(ta, tb, ...)` for each parameter tensor of `a`, with the tensors at the same place
+/// in `b`, ... (same network, same element type): the loop under every optimizer and check.
+template <class F, class P, class... Rest>
+    requires detail::is_network_parameters<std::remove_cvref_t<P>>
+constexpr void for_each_tensor(F&& f, P&& a, Rest&&... rest) {
+    using Net = typename std::remove_cvref_t<P>::network_type;
+    // One layer at a time: expanding `rest` inside the fold over layers trips g++ 12.
+    const auto visit_layer = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+        detail::for_each_member(f, a.template layer<I>(), rest.template layer<I>()...);
+    };
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (visit_layer(std::integral_constant<std::size_t, I>{}), ...);
+    }(std::make_index_sequence<Net::depth>{});
+}
+
+}  // namespace metagrad

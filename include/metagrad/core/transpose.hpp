@@ -1,0 +1,33 @@
+// metagrad::transpose: a matrix seen with rows and columns swapped, without copying.
+#pragma once
+
+#include <cstddef>
+#include <utility>
+
+#include "metagrad/core/expression.hpp"
+
+namespace metagrad {
+namespace detail {
+template <class E>
+struct transpose_node {
+    using value_type = value_type_of<E>;
+    using shape_type = shape<shape_of<E>::template extent<1>, shape_of<E>::template extent<0>>;
+    static constexpr bool is_metagrad_expression = true;
+    static constexpr bool elementwise = false;  // reads (c, r) to write (r, c)
+
+    stored<E> operand;
+
+    constexpr value_type at(std::size_t r, std::size_t c) const { return operand.at(c, r); }
+    constexpr value_type operator[](std::size_t i) const {
+        return at(i / shape_type::last, i % shape_type::last);
+    }
+};
+}  // namespace detail
+
+/// The transpose of a rank-2 expression, as a view (no copy, no evaluation).
+template <matrix_expression E>
+constexpr auto transpose(E&& e) {
+    return detail::transpose_node<E&&>{std::forward<E>(e)};
+}
+
+}  // namespace metagrad

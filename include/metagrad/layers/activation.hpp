@@ -1,0 +1,38 @@
+// metagrad::elementwise_activation: the plumbing shared by every element-wise activation layer.
+#pragma once
+
+#include "metagrad/core/elementwise.hpp"
+#include "metagrad/core/layer.hpp"
+#include "metagrad/core/tensor.hpp"
+
+namespace metagrad {
+
+/// Turns a scalar function into a shape-polymorphic, parameter-less layer. `F` supplies the
+/// maths only:
+///
+///     static constexpr T value(T x);              // y = f(x)
+///     static constexpr T derivative(T x, T y);    // f'(x), given y = f(x) when that is cheaper
+///
+/// and the layer is `struct my_act : elementwise_activation<my_act> { ... }`.
+template <class F>
+struct elementwise_activation {
+    template <class S>
+    using output_shape = S;
+
+    template <class T, class S>
+    using parameters = no_parameters;
+
+    template <class T, class S>
+    static constexpr tensor<T, S> forward(const no_parameters&, const tensor<T, S>& x) {
+        return map([](T v) { return F::value(v); }, x);
+    }
+
+    // dl/dx = f'(x) * dl/dy, element by element (the Jacobian is diagonal).
+    template <class T, class S>
+    static constexpr tensor<T, S> backward(const no_parameters&, const tensor<T, S>& x, const tensor<T, S>& y,
+                                           const tensor<T, S>& dl_dy, no_parameters&) {
+        return map([](T xi, T yi) { return F::derivative(xi, yi); }, x, y) * dl_dy;
+    }
+};
+
+}  // namespace metagrad

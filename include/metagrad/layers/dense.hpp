@@ -1,0 +1,89 @@
+// metagrad::dense: the fully connected layer y = W x + b.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+#include <boost/hana/tuple.hpp>
+
+#include "metagrad/core/broadcast.hpp"
+#include "metagrad/core/elementwise.hpp"
+#include "metagrad/core/matmul.hpp"
+#include "metagrad/core/reduce.hpp"
+#include "metagrad/core/reshape.hpp"
+#include "metagrad/core/shape.hpp"
+#include "metagrad/core/tensor.hpp"
+#include "metagrad/core/transpose.hpp"
+
+namespace metagrad {
+
+/// A dense layer's parameters: `weight` (Out x In, row i holds the weights into output i, as in
+/// the homework's W^k and PyTorch's Linear) and `bias` (Out).
+template <class T, std::size_t In, std::size_t Out>
+struct dense_parameters {
+    matrix<T, Out, In> weight{};
+    vector<T, Out> bias{};
+
+    static constexpr auto members() {
+        return boost::hana::make_tuple(&dense_parameters::weight, &dense_parameters::bias);
+    }
+    static constexpr std::array<std::string_view, 2> names{"weight", "bias"};
+    friend constexpr bool operator==(const dense_parameters&, const dense_parameters&) = default;
+};
+
+namespace detail {
+/// The maths of a dense layer with `Out` outputs, on any number of rows: a sample is one row,
+/// a batch B rows (`as_rows`), so one definition serves both.
+template <std::size_t Out>
+struct dense_maths {
+    static constexpr std::string_view name = "dense";
+    static constexpr std::size_t outputs = Out;
+
+    template <class S>
+    using output_shape = with_last<S, Out>;
+
+    template <class T, class S>
+    using parameters = dense_parameters<T, S::last, Out>;
+
+    // Y = X W^T + 1 b^T   (X: rows x In, W: Out x In, Y: rows x Out)
+    template <class T, class S, class P>
+    static constexpr tensor<T, output_shape<S>> forward(const P& p, const tensor<T, S>& x) {
+        return reshape<output_shape<S>>(matmul(as_rows(x), transpose(p.weight)) + broadcast_rows<S::rows>(p.bias));
+    }
+
+    // dl/dX = dl/dY W;  dl/dW = (dl/dY)^T X (summed over rows);  dl/db = column sums of dl/dY.
+    template <class T, class S, class P>
+    static constexpr tensor<T, S> backward(const P& p, const tensor<T, S>& x, const tensor<T, output_shape<S>>&,
+                                           const tensor<T, output_shape<S>>& dl_dy, P& dl_dp) {
+        dl_dp.weight = matmul(transpose(as_rows(dl_dy)), as_rows(x));
+        dl_dp.bias = column_sums(as_rows(dl_dy));
+        return reshape<S>(matmul(as_rows(dl_dy), p.weight));
+    }
+};
+}  // namespace detail
+
+/// A fully connected layer. `dense<In, Out>` states its input size (and so can start a
+/// `sequential`, and checks its predecessor); `dense<Out>` takes its input size from the
+/// previous layer. Takes vectors (or batches of vectors).
+template <std::size_t... Sizes>
+struct dense {
+    static_assert(sizeof...(Sizes) == 1 || sizeof...(Sizes) == 2,
+                  "metagrad::dense: write dense<In, Out> or dense<Out>");
+};
+
+template <std::size_t In, std::size_t Out>
+struct dense<In, Out> : detail::dense_maths<Out> {
+    static_assert(In > 0 && Out > 0, "metagrad::dense: sizes must be positive");
+    using input_shape = shape<In>;
+};
+
+template <std::size_t Out>
+struct dense<Out> : detail::dense_maths<Out> {
+    static_assert(Out > 0, "metagrad::dense: sizes must be positive");
+    /// A dense layer maps vectors; flatten other shapes first.
+    template <class S>
+    static constexpr bool accepts = S::rank == 1;
+};
+
+}  // namespace metagrad

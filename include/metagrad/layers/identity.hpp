@@ -1,0 +1,41 @@
+// metagrad::identity and metagrad::input: layers that pass their input through unchanged.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "metagrad/core/layer.hpp"
+#include "metagrad/core/shape.hpp"
+#include "metagrad/core/tensor.hpp"
+
+namespace metagrad {
+
+/// y = x, for any shape: a linear output "activation", or a placeholder.
+struct identity {
+    static constexpr std::string_view name = "identity";
+
+    template <class S>
+    using output_shape = S;
+    template <class T, class S>
+    using parameters = no_parameters;
+
+    template <class T, class S>
+    static constexpr tensor<T, S> forward(const no_parameters&, const tensor<T, S>& x) {
+        return x;
+    }
+    template <class T, class S>
+    static constexpr tensor<T, S> backward(const no_parameters&, const tensor<T, S>&, const tensor<T, S>&,
+                                           const tensor<T, S>& dl_dy, no_parameters&) {
+        return dl_dy;
+    }
+};
+
+/// The identity on samples of shape `shape<Extents...>`: starts a `sequential` whose first real
+/// layer does not fix its input (`sequential<input<4>, dense<3>, relu>`).
+template <std::size_t... Extents>
+struct input : identity {
+    static constexpr std::string_view name = "input";
+    using input_shape = shape<Extents...>;
+};
+
+}  // namespace metagrad

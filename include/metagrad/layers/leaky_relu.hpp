@@ -1,0 +1,29 @@
+// metagrad::leaky_relu: x for positive x, a small slope times x otherwise.
+#pragma once
+
+#include <ratio>
+#include <string_view>
+
+#include "metagrad/layers/activation.hpp"
+
+namespace metagrad {
+
+/// x if x > 0, else slope * x; `Slope` is a `std::ratio` (clang 14 takes no floating-point
+/// template arguments), 1/100 by default as in PyTorch.
+template <class Slope = std::ratio<1, 100>>
+struct leaky_relu : elementwise_activation<leaky_relu<Slope>> {
+    static constexpr std::string_view name = "leaky_relu";
+    template <class T>
+    static constexpr T slope = static_cast<T>(Slope::num) / static_cast<T>(Slope::den);
+
+    template <class T>
+    static constexpr T value(T x) {
+        return x > 0 ? x : slope<T> * x;
+    }
+    template <class T>
+    static constexpr T derivative(T x, T) {
+        return x > 0 ? T{1} : slope<T>;
+    }
+};
+
+}  // namespace metagrad

@@ -1,0 +1,23 @@
+// metagrad::relu: the rectified linear unit max(0, x).
+#pragma once
+
+#include <string_view>
+
+#include "metagrad/layers/activation.hpp"
+
+namespace metagrad {
+
+/// max(0, x), element-wise; its derivative is taken as 0 at x = 0 (the subgradient PyTorch uses).
+struct relu : elementwise_activation<relu> {
+    static constexpr std::string_view name = "relu";
+    template <class T>
+    static constexpr T value(T x) {
+        return x > 0 ? x : T{0};
+    }
+    template <class T>
+    static constexpr T derivative(T x, T) {
+        return x > 0 ? T{1} : T{0};
+    }
+};
+
+}  // namespace metagrad

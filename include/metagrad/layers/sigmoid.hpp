@@ -1,0 +1,24 @@
+// metagrad::sigmoid: the logistic function 1 / (1 + e^-x).
+#pragma once
+
+#include <string_view>
+
+#include "metagrad/layers/activation.hpp"
+#include "metagrad/math/tanh.hpp"
+
+namespace metagrad {
+
+/// 1 / (1 + e^-x), element-wise, stable for large |x|; derivative y (1 - y).
+struct sigmoid : elementwise_activation<sigmoid> {
+    static constexpr std::string_view name = "sigmoid";
+    template <class T>
+    static constexpr T value(T x) {
+        return math::sigmoid(x);
+    }
+    template <class T>
+    static constexpr T derivative(T, T y) {
+        return y * (T{1} - y);
+    }
+};
+
+}  // namespace metagrad

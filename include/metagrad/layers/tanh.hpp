@@ -1,0 +1,25 @@
+// metagrad::tanh_layer: the hyperbolic tangent as a layer.
+#pragma once
+
+#include <string_view>
+
+#include "metagrad/layers/activation.hpp"
+#include "metagrad/math/tanh.hpp"
+
+namespace metagrad {
+
+/// tanh(x), element-wise; derivative 1 - y^2. (Named `tanh_layer` because `metagrad::tanh` is
+/// the element-wise function on expressions.)
+struct tanh_layer : elementwise_activation<tanh_layer> {
+    static constexpr std::string_view name = "tanh";
+    template <class T>
+    static constexpr T value(T x) {
+        return math::tanh(x);
+    }
+    template <class T>
+    static constexpr T derivative(T, T y) {
+        return T{1} - y * y;
+    }
+};
+
+}  // namespace metagrad

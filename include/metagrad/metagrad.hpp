@@ -1,0 +1,42 @@
+// metagrad: layers as types. This umbrella header includes every area, in dependency order.
+#pragma once
+
+// math: constant-evaluable elementary functions
+#include "metagrad/math/exp.hpp"
+#include "metagrad/math/log.hpp"
+#include "metagrad/math/sqrt.hpp"
+#include "metagrad/math/tanh.hpp"
+
+// core: shapes, tensors, lazy expressions, the layer concept, the network type
+#include "metagrad/core/shape.hpp"
+#include "metagrad/core/expression.hpp"
+#include "metagrad/core/tensor.hpp"
+#include "metagrad/core/elementwise.hpp"
+#include "metagrad/core/transpose.hpp"
+#include "metagrad/core/matmul.hpp"
+#include "metagrad/core/reshape.hpp"
+#include "metagrad/core/broadcast.hpp"
+#include "metagrad/core/reduce.hpp"
+#include "metagrad/core/layer.hpp"
+#include "metagrad/core/parameters.hpp"
+#include "metagrad/core/network.hpp"
+
+// layers: one per header
+#include "metagrad/layers/activation.hpp"
+#include "metagrad/layers/dense.hpp"
+#include "metagrad/layers/identity.hpp"
+#include "metagrad/layers/leaky_relu.hpp"
+#include "metagrad/layers/relu.hpp"
+#include "metagrad/layers/sigmoid.hpp"
+#include "metagrad/layers/softmax.hpp"
+#include "metagrad/layers/tanh.hpp"
+
+// losses and optimizers
+#include "metagrad/losses/loss.hpp"
+#include "metagrad/losses/softmax_cross_entropy.hpp"
+#include "metagrad/losses/squared_error.hpp"
+#include "metagrad/optim/sgd.hpp"
+
+// training and checking
+#include "metagrad/train/step.hpp"
+#include "metagrad/check/gradcheck.hpp"

@@ -1,0 +1,23 @@
+// metagrad::sgd: plain stochastic gradient descent, p <- p - learning_rate * g.
+#pragma once
+
+#include "metagrad/core/parameters.hpp"
+
+namespace metagrad {
+
+/// Plain SGD. Stateless, so one value serves any network; `step` is constexpr and allocates
+/// nothing. Optimizers take (parameters, gradients of the same type).
+template <class T>
+struct sgd {
+    T learning_rate{};
+
+    template <class Net>
+    constexpr void step(network_parameters<Net, T>& p, const network_parameters<Net, T>& g) const {
+        for_each_tensor([lr = learning_rate](auto& w, const auto& dw) { w = w - lr * dw; }, p, g);
+    }
+};
+
+template <class T>
+sgd(T) -> sgd<T>;
+
+}  // namespace metagrad

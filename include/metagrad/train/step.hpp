@@ -1,0 +1,40 @@
+// metagrad::value_and_gradient and metagrad::train_step: one forward, loss, backward (and update).
+#pragma once
+
+#include "metagrad/core/network.hpp"
+#include "metagrad/core/parameters.hpp"
+#include "metagrad/core/tensor.hpp"
+#include "metagrad/losses/loss.hpp"
+
+namespace metagrad {
+
+/// A loss value with the gradients of every parameter.
+template <class T, class Parameters>
+struct loss_and_gradient {
+    T loss{};
+    Parameters gradient{};
+};
+
+/// The loss of `p` on input `x` (sample or batch) and target `y`, and its gradient with respect
+/// to every parameter: forward, loss, backward. Constexpr; no heap.
+template <class Net, class T, class X, class Y, class Loss>
+constexpr auto value_and_gradient(const network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y,
+                                  Loss) {
+    const auto trace = Net::forward_trace(p, x);
+    using output = std::remove_cvref_t<decltype(trace.output())>;
+    const T loss = Loss::value(trace.output(), y);
+    const output dl_doutput = Loss::gradient(trace.output(), y);
+    return loss_and_gradient<T, network_parameters<Net, T>>{loss, Net::backward(p, trace, dl_doutput).parameters};
+}
+
+/// One training step on a sample or a batch: computes the loss and gradients, lets the optimizer
+/// update `p`, and returns the loss before the update. Constexpr; no heap.
+template <class Net, class T, class X, class Y, class Loss, class Optimizer>
+constexpr T train_step(network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y, Loss loss,
+                       Optimizer& optimizer) {
+    const auto [value, gradient] = value_and_gradient(p, x, y, loss);
+    optimizer.step(p, gradient);
+    return value;
+}
+
+}  // namespace metagrad
