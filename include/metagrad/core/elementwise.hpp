@@ -28,7 +28,7 @@ struct unary_node {
 
     constexpr value_type operator[](std::size_t i) const { return f(operand[i]); }
     constexpr value_type at(std::size_t r, std::size_t c) const
-        requires requires { operand.at(r, c); }
+        requires has_at<E>
     {
         return f(operand.at(r, c));
     }
@@ -48,7 +48,7 @@ struct binary_node {
 
     constexpr value_type operator[](std::size_t i) const { return f(left[i], right[i]); }
     constexpr value_type at(std::size_t r, std::size_t c) const
-        requires requires { left.at(r, c); right.at(r, c); }
+        requires(has_at<A> && has_at<B>)
     {
         return f(left.at(r, c), right.at(r, c));
     }

@@ -47,6 +47,10 @@ template <class E>
 using stored = std::conditional_t<std::is_lvalue_reference_v<E> && is_tensor<std::remove_cvref_t<E>>,
                                   const std::remove_cvref_t<E>&, std::remove_cvref_t<E>>;
 
+/// Whether an expression answers `at(row, column)` (rank-2 nodes do).
+template <class E>
+concept has_at = requires(const std::remove_cvref_t<E>& e, std::size_t i) { e.at(i, i); };
+
 /// Whether element `i` of the expression depends only on element `i` of each operand, so that
 /// assigning it to one of its own operands is safe without a temporary.
 template <expression E>

@@ -6,16 +6,27 @@
 #include <utility>
 
 #include <boost/hana/at.hpp>
-#include <boost/hana/for_each.hpp>
+#include <boost/hana/length.hpp>
 #include <boost/hana/tuple.hpp>
 
 namespace metagrad {
 
 namespace detail {
 /// Calls `f(a.*m, b.*m, ...)` for every tensor member `m` of one layer's parameter structs.
+/// Calls `f(a.*m, b.*m, ...)` for the k-th member pointer `m` of each struct, for every k: the
+/// structs may differ in element type (parameters in float and in double) but list their tensors
+/// in the same order.
 template <class F, class P, class... Ps>
 constexpr void for_each_member(F&& f, P& first, Ps&... rest) {
-    boost::hana::for_each(std::remove_const_t<P>::members(), [&](auto member) { f(first.*member, rest.*member...); });
+    constexpr std::size_t count = boost::hana::length(std::remove_const_t<P>::members());
+    [&]<std::size_t... K>(std::index_sequence<K...>) {
+        const auto visit = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+            f(first.*boost::hana::at_c<I>(std::remove_const_t<P>::members()),
+              rest.*boost::hana::at_c<I>(std::remove_const_t<Ps>::members())...);
+        };
+        (visit(std::integral_constant<std::size_t, K>{}), ...);
+        (void)visit;  // a layer without parameters visits nothing
+    }(std::make_index_sequence<count>{});
 }
 }  // namespace detail
 
@@ -42,6 +53,16 @@ struct network_parameters {
 
     /// The number of scalar parameters.
     static constexpr std::size_t count = Net::template parameter_count<T>;
+
+    /// The same parameters in element type `U` (e.g. double for a precise gradient check).
+    template <class U>
+    constexpr network_parameters<Net, U> cast() const {
+        network_parameters<Net, U> out;
+        for_each_tensor([](auto& to, const auto& from) {
+            for (std::size_t i = 0; i < from.size; ++i) to[i] = static_cast<U>(from[i]);
+        }, out, *this);
+        return out;
+    }
 
     friend constexpr bool operator==(const network_parameters& a, const network_parameters& b) {
         bool equal = true;

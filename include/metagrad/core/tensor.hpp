@@ -50,10 +50,11 @@ struct tensor {
 
     constexpr explicit tensor(const storage_type& values) : data(values) {}
 
-    /// Evaluates an expression of the same shape, in one loop.
+    /// Evaluates an expression of the same shape, in one loop. Explicit when it converts the
+    /// element type (float from double, say).
     template <expression E>
         requires(!std::same_as<std::remove_cvref_t<E>, tensor>)
-    constexpr tensor(const E& e) {
+    constexpr explicit(!std::is_same_v<value_type_of<E>, T>) tensor(const E& e) {
         // The expression assigned here has a different shape from the tensor it initializes.
         static_assert(shapes_agree<destination<S>, source<shape_of<E>>>,
                       "metagrad::tensor: an expression must have the shape of the tensor it is assigned to");

@@ -14,7 +14,7 @@ namespace metagrad::eval {
 template <class Data, expression E>
 constexpr void assign_to_fresh(Data& out, const E& e) {
     using S = shape_of<E>;
-    if constexpr (S::rank == 2 && requires { e.at(std::size_t{}, std::size_t{}); }) {
+    if constexpr (S::rank == 2 && detail::has_at<E>) {
         // Structural nodes answer (row, column) directly: no division per element.
         constexpr std::size_t rows = S::template extent<0>, columns = S::template extent<1>;
         for (std::size_t r = 0; r < rows; ++r)
