@@ -1,0 +1,113 @@
+// Tests of include/metagrad/train/step.hpp: a training step on a sample and on a minibatch, its
+// result against its parts, learning progress, constant evaluation, and no heap allocation.
+#include <cstddef>
+#include <cstdlib>
+#include <new>
+
+#include <boost/test/unit_test.hpp>
+
+#include "../support.hpp"
+#include "metagrad/metagrad.hpp"
+
+// Every allocation in this program goes through here, so a test can count them.
+namespace {
+std::size_t allocations = 0;
+}
+void* operator new(std::size_t size) {
+    ++allocations;
+    if (void* p = std::malloc(size ? size : 1)) return p;
+    throw std::bad_alloc{};
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace mg = metagrad;
+using namespace test_support;
+
+using net = mg::sequential<mg::dense<3, 8>, mg::tanh_layer, mg::dense<8>, mg::relu, mg::dense<2>>;
+
+// Three SGD steps in constant evaluation: the loss goes down.
+constexpr bool loss_decreases_at_compile_time() {
+    net::parameters<double> p;
+    double seed = 0.2;
+    mg::for_each_tensor([&](auto& w) {
+        for (auto& v : w) {
+            seed = seed * 1.3 + 0.17;
+            seed -= static_cast<int>(seed);
+            v = seed - 0.5;
+        }
+    }, p);
+    const mg::matrix<double, 2, 3> x{{{0.5, -0.3, 0.8}, {-0.1, 0.9, 0.2}}};
+    const mg::matrix<double, 2, 2> y{{{1.0, 0.0}, {0.0, 1.0}}};
+    mg::sgd<double> optimizer{0.1};
+    const double first = mg::train_step(p, x, y, mg::mse{}, optimizer);
+    mg::train_step(p, x, y, mg::mse{}, optimizer);
+    const double third = mg::train_step(p, x, y, mg::mse{}, optimizer);
+    return third < first;
+}
+static_assert(loss_decreases_at_compile_time());
+
+BOOST_AUTO_TEST_SUITE(train_step)
+
+BOOST_AUTO_TEST_CASE(runtime_step_is_forward_loss_backward_update) {
+    auto p = random_parameters<net, double>();
+    const auto x = random_tensor<double, mg::shape<3>>();
+    const auto y = random_tensor<double, mg::shape<2>>();
+    const auto expected = mg::value_and_gradient(p, x, y, mg::squared_error{});
+    auto expected_after = p;
+    mg::for_each_tensor([](auto& w, const auto& g) { w = w - 0.05 * g; }, expected_after, expected.gradient);
+    mg::sgd<double> optimizer{0.05};
+    const double loss = mg::train_step(p, x, y, mg::squared_error{}, optimizer);
+    BOOST_TEST(loss == expected.loss);
+    BOOST_TEST((p == expected_after));
+    BOOST_TEST(loss == mg::squared_error::value(net::forward(random_parameters<net, double>(), x), y) * 0 + expected.loss);
+}
+
+template <class T, std::size_t Batch>
+void check_learning() {
+    auto p = random_parameters<net, T>();
+    const auto x = random_tensor<T, mg::batch_of<Batch, mg::shape<3>>>();
+    const auto y = random_tensor<T, mg::batch_of<Batch, mg::shape<2>>>();
+    mg::sgd<T> optimizer{T(0.05)};
+    const T first = mg::train_step(p, x, y, mg::mse{}, optimizer);
+    T last = first;
+    for (int i = 0; i < 300; ++i) last = mg::train_step(p, x, y, mg::mse{}, optimizer);
+    BOOST_TEST(last < first / 2);
+}
+
+BOOST_AUTO_TEST_CASE(runtime_learns_on_a_sample_and_on_a_minibatch) {
+    check_learning<double, 1>();
+    check_learning<float, 1>();
+    check_learning<double, 16>();
+    check_learning<float, 16>();
+}
+
+BOOST_AUTO_TEST_CASE(runtime_no_heap_allocation_in_a_step) {
+    auto p = random_parameters<net, float>();
+    const auto x = random_tensor<float, mg::shape<3>>();
+    const auto y = random_tensor<float, mg::shape<2>>();
+    const auto xb = random_tensor<float, mg::shape<32, 3>>();
+    const auto yb = random_tensor<float, mg::shape<32, 2>>();
+    auto pd = p.cast<double>();
+    const mg::tensor<double, mg::shape<32, 3>> xd(xb);
+    const mg::tensor<double, mg::shape<32, 2>> yd(yb);
+    mg::sgd<float> optimizer{0.01f};
+    mg::sgd<double> optimizer_d{0.01};
+
+    const std::size_t before = allocations;
+    float total = mg::train_step(p, x, y, mg::squared_error{}, optimizer);
+    total += mg::train_step(p, xb, yb, mg::softmax_cross_entropy{}, optimizer);
+    total += net::forward(p, xb)[0];
+    const double total_d = mg::train_step(pd, xd, yd, mg::mse{}, optimizer_d);
+    const std::size_t during = allocations - before;
+
+    BOOST_TEST(during == 0u);
+    BOOST_TEST(total == total);  // use the results
+    BOOST_TEST(total_d == total_d);
+    // The counter does see allocations (so the 0 above means something).
+    const std::size_t probe = allocations;
+    delete new int(1);
+    BOOST_TEST(allocations == probe + 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
