@@ -1,5 +1,5 @@
 # Compiles SOURCE with COMPILER and FLAGS. EXPECT=pass: it must compile. EXPECT=fail: it must not,
-# the diagnostic must match PATTERN, and (if MAX_LINES > 0) be at most MAX_LINES lines long.
+# the diagnostic must match PATTERN (the message) and NAMES (the shapes it names), and (if MAX_LINES > 0) be at most MAX_LINES lines long.
 separate_arguments(flag_list UNIX_COMMAND "${FLAGS}")
 execute_process(COMMAND ${COMPILER} ${flag_list} ${SOURCE} RESULT_VARIABLE result ERROR_VARIABLE diagnostic
                 OUTPUT_VARIABLE output)
@@ -14,9 +14,11 @@ endif()
 if(result EQUAL 0)
     message(FATAL_ERROR "${SOURCE} compiled, but it must not")
 endif()
-if(NOT flat MATCHES "${PATTERN}")
-    message(FATAL_ERROR "the diagnostic does not match '${PATTERN}':\n${diagnostic}")
-endif()
+foreach(expected "${PATTERN}" "${NAMES}")
+    if(NOT flat MATCHES "${expected}")
+        message(FATAL_ERROR "the diagnostic does not match '${expected}':\n${diagnostic}")
+    endif()
+endforeach()
 string(REGEX MATCHALL "\n" newlines "${diagnostic}")
 list(LENGTH newlines lines)
 if(MAX_LINES GREATER 0 AND lines GREATER MAX_LINES)
