@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, then builds and runs every test with g++
+# (optimized), clang, and g++ under AddressSanitizer and UndefinedBehaviorSanitizer, all with
+# -Wall -Wextra -Wpedantic -Werror.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --tests
+jobs=$(nproc)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+run() {
+    local name=$1
+    shift
+    echo "=== metagrad tests: $name"
+    cmake -S . -B "build/$name" -DMETAGRAD_WERROR=ON "$@" >/dev/null || return 1
+    cmake --build "build/$name" -j "$jobs" || return 1
+    ctest --test-dir "build/$name" -j "$jobs" --output-on-failure | tee -a "$log" || return 1
+}
+
+status=0
+run gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Release || status=1
+run clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug || status=1
+UBSAN_OPTIONS=print_stacktrace=1 run sanitizers -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug \
+    -DMETAGRAD_SANITIZE=address,undefined || status=1
+
+# One closing line over the three builds.
+passed=$(grep -oE '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" |
+    awk '{failed += $4; total += $9} END {print total - failed}')
+failed=$(grep -oE '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | awk '{failed += $4} END {print failed + 0}')
+builds=$(grep -c 'tests passed' "$log" || true)
+if [ "$builds" -ne 3 ]; then status=1; fi
+echo "metagrad: $passed passed, $failed failed"
+exit $status

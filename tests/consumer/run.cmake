@@ -1,0 +1,23 @@
+# Builds and runs tests/consumer against metagrad: MODE=package installs metagrad into a prefix
+# and finds it with find_package; MODE=subdirectory adds the source tree.
+set(work ${BINARY_DIR}/consumer-${MODE})
+file(REMOVE_RECURSE ${work})
+function(step)
+    execute_process(COMMAND ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    if(NOT result EQUAL 0)
+        message(FATAL_ERROR "failed: ${ARGN}\n${out}\n${err}")
+    endif()
+endfunction()
+set(common -DCMAKE_CXX_COMPILER=${COMPILER} -DMETAGRAD_CONSUME=${MODE})
+if(MODE STREQUAL "package")
+    step(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${work}/metagrad -DMETAGRAD_BUILD_TESTS=OFF -DMETAGRAD_BUILD_EXAMPLES=OFF
+         -DCMAKE_CXX_COMPILER=${COMPILER})
+    step(${CMAKE_COMMAND} --install ${work}/metagrad --prefix ${work}/prefix)
+    list(APPEND common -DCMAKE_PREFIX_PATH=${work}/prefix)
+else()
+    list(APPEND common -DMETAGRAD_SOURCE_DIR=${SOURCE_DIR})
+endif()
+step(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${work}/build ${common})
+step(${CMAKE_COMMAND} --build ${work}/build)
+step(${work}/build/consumer)
+message(STATUS "consumer (${MODE}) builds and runs")
