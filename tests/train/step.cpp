@@ -9,17 +9,18 @@
 #include "../support.hpp"
 #include "metagrad/metagrad.hpp"
 
-// Every allocation in this program goes through here, so a test can count them.
+// Every allocation in this program goes through here, so a test can count them. Not inlined:
+// g++ -O2 would otherwise pair malloc/free with new/delete and warn.
 namespace {
 std::size_t allocations = 0;
 }
-void* operator new(std::size_t size) {
+[[gnu::noinline]] void* operator new(std::size_t size) {
     ++allocations;
     if (void* p = std::malloc(size ? size : 1)) return p;
     throw std::bad_alloc{};
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace mg = metagrad;
 using namespace test_support;
