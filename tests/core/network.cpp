@@ -33,6 +33,12 @@ static_assert(std::is_same_v<homework::slice<2, 4>, mg::network<mg::shape<3>, mg
 static_assert(mg::layer<mg::relu> && mg::layer<mg::dense<3>> && !mg::layer<int> && !mg::layer<mg::shape<3>>);
 static_assert(mg::layers_connect<mg::output_of_layer<0, mg::shape<3>>, mg::input_of_layer<1, mg::shape<3>>>);
 static_assert(!mg::layers_connect<mg::output_of_layer<0, mg::shape<3>>, mg::input_of_layer<1, mg::shape<2>>>);
+static_assert(mg::sequential_composable<mg::dense<4, 3>, mg::relu, mg::dense<3, 1>>);
+static_assert(!mg::sequential_composable<mg::dense<4, 3>, mg::relu, mg::dense<2, 1>>);  // 3 into 2
+static_assert(!mg::sequential_composable<mg::dense<4, 3>, int, mg::dense<1>>);           // not a layer
+static_assert(!mg::sequential_composable<mg::relu, mg::dense<1>>);                       // no input shape
+static_assert(!mg::composable<mg::shape<2, 3>, mg::dense<4>>);                           // dense takes vectors
+static_assert(mg::composable<mg::shape<6>, mg::dense<4>, mg::softmax>);
 
 // Networks of 1, 2 and 8 layers.
 using one = mg::sequential<mg::dense<3, 2>>;

@@ -56,7 +56,17 @@ namespace detail {
 struct unknown_shape {};
 
 template <class L, class S>
-inline constexpr bool layer_works = !std::is_same_v<S, unknown_shape> && layer<L> && layer_accepts<L, S> && layer_for<L, S>;
+inline constexpr bool fixed_input_matches = true;
+template <has_fixed_input L, class S>
+inline constexpr bool fixed_input_matches<L, S> = std::is_same_v<S, typename L::input_shape>;
+
+/// Whether layer `L` can be placed where shape `S` arrives; where not, the shapes after it are
+/// unknown.
+/// (A concept so that the conjunction stops at the first failure: nothing is asked of a type
+/// that is not a layer, or of an unknown shape.)
+template <class L, class S>
+concept layer_works = !std::is_same_v<S, unknown_shape> && layer<L> && fixed_input_matches<L, S> &&
+                      layer_accepts<L, S> && layer_for<L, S>;
 
 template <class L, class S>
 struct next_shape {
@@ -158,8 +168,30 @@ struct parameter_tuple_of<T, Shapes, std::tuple<L...>, std::index_sequence<I...>
 };
 }  // namespace detail
 
-/// What the network gives back for a network whose layers did not compose (already diagnosed).
-struct invalid_network {};
+/// Whether `Layers...` compose on inputs of shape `In`, asked without failing (a network of them
+/// would compile): every type is a layer and each takes what the previous one gives.
+template <class In, class... Layers>
+inline constexpr bool composable =
+    !std::is_same_v<std::tuple_element_t<sizeof...(Layers), detail::shapes_of<In, Layers...>>, detail::unknown_shape>;
+
+/// The same for a `sequential`, whose input shape comes from its first layer.
+template <class... Layers>
+inline constexpr bool sequential_composable = false;
+template <class First, class... Rest>
+    requires detail::has_fixed_input<First>
+inline constexpr bool sequential_composable<First, Rest...> = composable<typename First::input_shape, First, Rest...>;
+
+/// What the network gives back for a network whose layers did not compose. That mistake has been
+/// diagnosed already; indexing the result quietly gives 0 so that the user's next line does not
+/// add a second, unrelated error.
+template <class T>
+struct invalid_network {
+    constexpr T operator[](std::size_t) const { return T{}; }
+    template <class... I>
+    constexpr T operator()(I...) const {
+        return T{};
+    }
+};
 
 template <class Shape>
 struct network_takes {};
@@ -288,7 +320,7 @@ struct network {
     template <class T, class X>
     static constexpr auto forward_trace(const parameters<T>& p, const tensor<T, X>& x) {
         if constexpr (!valid) {
-            return invalid_network{};
+            return invalid_network<T>{};
         } else {
             // The argument is neither a sample of the network's input shape nor a batch of them.
             static_assert(input_fits<network_takes<InputShape>, argument_given<X>>,
@@ -309,7 +341,7 @@ struct network {
     template <class T, class X>
     static constexpr auto forward(const parameters<T>& p, const tensor<T, X>& x) {
         if constexpr (!valid)
-            return invalid_network{};
+            return invalid_network<T>{};
         else
             return forward_trace(p, x).output();
     }
