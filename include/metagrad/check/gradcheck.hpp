@@ -104,7 +104,7 @@ constexpr T max_scaled_error(const network_parameters<Net, T>& a, const network_
 /// Costs 2 forward passes per parameter and input element. Avoid points where a ReLU input is
 /// within `step` of 0, where a finite difference straddles the kink.
 template <class Net, class T, class X, class Y, class Loss>
-constexpr T gradcheck(const network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y, Loss loss,
+constexpr T gradcheck(const network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y, Loss,
                       T step = default_step<T>) {
     const auto trace = Net::forward_trace(p, x);
     const auto generated = Net::backward(p, trace, Loss::gradient(trace.output(), y));
@@ -113,7 +113,6 @@ constexpr T gradcheck(const network_parameters<Net, T>& p, const tensor<T, X>& x
         return Loss::value(Net::forward(q, x), y);
     };
     const auto loss_at_input = [&](const tensor<T, X>& x2) { return Loss::value(Net::forward(p, x2), y); };
-    (void)loss;
 
     const T parameter_error = max_scaled_error(generated.parameters, numeric_gradient(loss_at_parameters, p, step));
     const T input_error = max_scaled_error(generated.activations.input(), numeric_gradient(loss_at_input, x, step));

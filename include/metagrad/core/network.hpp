@@ -289,12 +289,7 @@ struct network {
     using parameters = network_parameters<network, T>;
 
     template <class T>
-    static constexpr std::size_t parameter_count = []<std::size_t... I>(std::index_sequence<I...>) {
-        std::size_t count = 0;
-        const parameter_tuple<T> p{};
-        (detail::for_each_member([&](const auto& t) { count += t.size; }, boost::hana::at_c<I>(p)), ...);
-        return count;
-    }(std::make_index_sequence<depth>{});
+    static constexpr std::size_t parameter_count = detail::total_scalars<parameter_tuple<T>>::value;
 
     /// The activations of a forward pass on input shape `X` (sample or batch).
     template <class T, class X>

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include <boost/hana/at.hpp>
+#include <boost/hana/for_each.hpp>
 #include <boost/hana/length.hpp>
 #include <boost/hana/tuple.hpp>
 
@@ -28,6 +29,22 @@ constexpr void for_each_member(F&& f, P& first, Ps&... rest) {
         (void)visit;  // a layer without parameters visits nothing
     }(std::make_index_sequence<count>{});
 }
+/// The number of scalars in one layer's parameter struct, from its type alone (no value is built,
+/// so large layers cost nothing to count).
+template <class P>
+constexpr std::size_t scalar_count() {
+    std::size_t count = 0;
+    boost::hana::for_each(P::members(), [&](auto member) {
+        count += std::remove_cvref_t<decltype(std::declval<const P&>().*member)>::size;
+    });
+    return count;
+}
+template <class Tuple>
+struct total_scalars;
+template <class... P>
+struct total_scalars<boost::hana::tuple<P...>> {
+    static constexpr std::size_t value = (scalar_count<P>() + ... + 0);
+};
 }  // namespace detail
 
 /// The parameters of network `Net` in element type `T`: a tuple of each layer's parameter struct
