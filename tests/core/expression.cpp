@@ -23,6 +23,7 @@ static_assert(mg::vector<double, 3>(mg::abs(b)) == mg::vector<double, 3>{4, 5, 6
 static_assert(mg::matrix<double, 3, 2>(mg::transpose(m)) == mg::matrix<double, 3, 2>{{{1, 4}, {2, 5}, {3, 6}}});
 static_assert(mg::matrix<double, 2, 2>(mg::matmul(m, mg::transpose(m))) == mg::matrix<double, 2, 2>{{{14, 32}, {32, 77}}});
 static_assert(mg::vector<double, 3>(mg::column_sums(m)) == mg::vector<double, 3>{5, 7, 9});
+static_assert(mg::vector<double, 2>(mg::row_sums(m * m)) == mg::vector<double, 2>{14, 77});
 static_assert(mg::matrix<double, 2, 3>(mg::broadcast_rows<2>(a)) == mg::matrix<double, 2, 3>{{{1, 2, 3}, {1, 2, 3}}});
 static_assert(mg::vector<double, 6>(mg::reshape<mg::shape<6>>(m)) == mg::vector<double, 6>{1, 2, 3, 4, 5, 6});
 static_assert(std::is_same_v<mg::shape_of<decltype(mg::as_rows(a))>, mg::shape<1, 3>>);

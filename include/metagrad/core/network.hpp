@@ -50,6 +50,12 @@ inline constexpr bool takes_shape<layer_at<I, L>, Role<J, Given>> = layer_accept
 template <std::size_t I, class L, class Given>
 inline constexpr bool takes_shape<layer_at<I, L>, network_input<Given>> = layer_accepts<L, Given>;
 
+/// True when the layer at a position provides the layer members for the shape it receives.
+template <class Layer, class Received>
+inline constexpr bool works_on = false;
+template <std::size_t I, class L, class S>
+inline constexpr bool works_on<layer_at<I, L>, input_of_layer<I, S>> = layer_for<L, S>;
+
 namespace detail {
 /// Marks a shape that could not be computed because an earlier layer was rejected; every later
 /// check passes on it, so that one mistake gives one error.
@@ -61,9 +67,8 @@ template <has_fixed_input L, class S>
 inline constexpr bool fixed_input_matches<L, S> = std::is_same_v<S, typename L::input_shape>;
 
 /// Whether layer `L` can be placed where shape `S` arrives; where not, the shapes after it are
-/// unknown.
-/// (A concept so that the conjunction stops at the first failure: nothing is asked of a type
-/// that is not a layer, or of an unknown shape.)
+/// unknown. A concept, so that the conjunction stops at the first failure: nothing is asked of a
+/// type that is not a layer, or of an unknown shape.
 template <class L, class S>
 concept layer_works = !std::is_same_v<S, unknown_shape> && layer<L> && fixed_input_matches<L, S> &&
                       layer_accepts<L, S> && layer_for<L, S>;
@@ -131,16 +136,22 @@ constexpr bool check_layer() {
                       "metagrad::sequential: every type in the list must be a layer");
         if constexpr (!layer<L>) {
             return false;
-        } else if constexpr (has_fixed_input<L>) {
+        } else if constexpr (!fixed_input_matches<L, In>) {
             // The layer at this position takes another shape than the previous one gives.
             static_assert(layers_connect<typename role_before<I, In>::type, input_of_layer<I, typename L::input_shape>>,
                           "metagrad::sequential: each layer's input must match the previous layer's output");
-            return std::is_same_v<In, typename L::input_shape>;
-        } else {
+            return false;
+        } else if constexpr (!layer_accepts<L, In>) {
             // The layer at this position cannot take the shape the previous layer gives.
             static_assert(takes_shape<layer_at<I, L>, typename role_before<I, In>::type>,
                           "metagrad::sequential: a layer cannot take the shape its predecessor gives");
-            return layer_accepts<L, In>;
+            return false;
+        } else {
+            // The layer's output_shape, parameters, forward or backward do not work for this shape
+            // (see metagrad::layer_for in core/layer.hpp).
+            static_assert(works_on<layer_at<I, L>, input_of_layer<I, In>>,
+                          "metagrad::sequential: a layer must define its members for the shape it receives");
+            return layer_for<L, In>;
         }
     }
 }
@@ -160,6 +171,7 @@ template <std::size_t B, std::size_t... E, class Sample, class S>
 struct with_batch_of<shape<B, E...>, Sample, S> {
     using type = batch_of<B, S>;
 };
+
 template <class T, class Shapes, class LayerTuple, class Sequence>
 struct parameter_tuple_of;
 template <class T, class Shapes, class... L, std::size_t... I>

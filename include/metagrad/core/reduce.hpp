@@ -1,4 +1,4 @@
-// metagrad reductions: sums, dot products, maxima, and column sums of a matrix.
+// metagrad reductions: sums, dot products, maxima, and row or column sums of a matrix.
 #pragma once
 
 #include <cstddef>
@@ -49,10 +49,34 @@ struct column_sums_node {
         return total;
     }
 };
+
+template <class E>
+struct row_sums_node {
+    static constexpr std::size_t columns = shape_of<E>::template extent<1>;
+    using value_type = value_type_of<E>;
+    using shape_type = shape<shape_of<E>::template extent<0>>;
+    static constexpr bool is_metagrad_expression = true;
+    static constexpr bool elementwise = false;
+
+    stored<E> operand;
+
+    constexpr value_type operator[](std::size_t r) const {
+        value_type total{};
+        for (std::size_t c = 0; c < columns; ++c) total += operand.at(r, c);
+        return total;
+    }
+};
 }  // namespace detail
 
+/// The vector of row sums of a rank-2 expression: `sum over c of e(r, c)` (a per-sample total
+/// over a batch of rows), lazily.
+template <matrix_expression E>
+constexpr auto row_sums(E&& e) {
+    return detail::row_sums_node<E&&>{std::forward<E>(e)};
+}
+
 /// The vector of column sums of a rank-2 expression: `sum over r of e(r, c)` (a bias gradient
-/// summed over a batch).
+/// summed over a batch), lazily.
 template <matrix_expression E>
 constexpr auto column_sums(E&& e) {
     return detail::column_sums_node<E&&>{std::forward<E>(e)};
