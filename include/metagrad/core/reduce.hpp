@@ -33,53 +33,38 @@ constexpr value_type_of<A> dot(const A& a, const B& b) {
 }
 
 namespace detail {
-template <class E>
-struct column_sums_node {
-    static constexpr std::size_t rows = shape_of<E>::template extent<0>;
+/// The sums of a rank-2 expression along one axis: `Axis` 0 sums each column over the rows,
+/// `Axis` 1 sums each row over the columns.
+template <std::size_t Axis, class E>
+struct axis_sums_node {
+    static constexpr std::size_t summed = shape_of<E>::template extent<Axis>;
     using value_type = value_type_of<E>;
-    using shape_type = shape<shape_of<E>::template extent<1>>;
+    using shape_type = shape<shape_of<E>::template extent<1 - Axis>>;
     static constexpr bool is_metagrad_expression = true;
     static constexpr bool elementwise = false;
 
     stored<E> operand;
 
-    constexpr value_type operator[](std::size_t c) const {
+    constexpr value_type operator[](std::size_t i) const {
         value_type total{};
-        for (std::size_t r = 0; r < rows; ++r) total += operand.at(r, c);
-        return total;
-    }
-};
-
-template <class E>
-struct row_sums_node {
-    static constexpr std::size_t columns = shape_of<E>::template extent<1>;
-    using value_type = value_type_of<E>;
-    using shape_type = shape<shape_of<E>::template extent<0>>;
-    static constexpr bool is_metagrad_expression = true;
-    static constexpr bool elementwise = false;
-
-    stored<E> operand;
-
-    constexpr value_type operator[](std::size_t r) const {
-        value_type total{};
-        for (std::size_t c = 0; c < columns; ++c) total += operand.at(r, c);
+        for (std::size_t k = 0; k < summed; ++k) total += Axis == 0 ? operand.at(k, i) : operand.at(i, k);
         return total;
     }
 };
 }  // namespace detail
 
-/// The vector of row sums of a rank-2 expression: `sum over c of e(r, c)` (a per-sample total
-/// over a batch of rows), lazily.
-template <matrix_expression E>
-constexpr auto row_sums(E&& e) {
-    return detail::row_sums_node<E&&>{std::forward<E>(e)};
-}
-
 /// The vector of column sums of a rank-2 expression: `sum over r of e(r, c)` (a bias gradient
 /// summed over a batch), lazily.
 template <matrix_expression E>
 constexpr auto column_sums(E&& e) {
-    return detail::column_sums_node<E&&>{std::forward<E>(e)};
+    return detail::axis_sums_node<0, E&&>{std::forward<E>(e)};
+}
+
+/// The vector of row sums of a rank-2 expression: `sum over c of e(r, c)` (a per-sample total
+/// over a batch of rows), lazily.
+template <matrix_expression E>
+constexpr auto row_sums(E&& e) {
+    return detail::axis_sums_node<1, E&&>{std::forward<E>(e)};
 }
 
 }  // namespace metagrad
