@@ -13,7 +13,6 @@
 namespace metagrad {
 
 namespace detail {
-/// Calls `f(a.*m, b.*m, ...)` for every tensor member `m` of one layer's parameter structs.
 /// Calls `f(a.*m, b.*m, ...)` for the k-th member pointer `m` of each struct, for every k: the
 /// structs may differ in element type (parameters in float and in double) but list their tensors
 /// in the same order.
@@ -29,6 +28,7 @@ constexpr void for_each_member(F&& f, P& first, Ps&... rest) {
         (void)visit;  // a layer without parameters visits nothing
     }(std::make_index_sequence<count>{});
 }
+
 /// The number of scalars in one layer's parameter struct, from its type alone (no value is built,
 /// so large layers cost nothing to count).
 template <class P>
@@ -39,6 +39,7 @@ constexpr std::size_t scalar_count() {
     });
     return count;
 }
+
 template <class Tuple>
 struct total_scalars;
 template <class... P>
@@ -96,7 +97,7 @@ inline constexpr bool is_network_parameters<network_parameters<Net, T>> = true;
 }  // namespace detail
 
 /// Calls `f(ta, tb, ...)` for each parameter tensor of `a`, with the tensors at the same place
-/// in `b`, ... (same network, same element type): the loop under every optimizer and check.
+/// in `b`, ... (same network; element types may differ): the loop under every optimizer and check.
 template <class F, class P, class... Rest>
     requires detail::is_network_parameters<std::remove_cvref_t<P>>
 constexpr void for_each_tensor(F&& f, P&& a, Rest&&... rest) {

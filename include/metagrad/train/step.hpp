@@ -22,9 +22,17 @@ constexpr auto value_and_gradient(const network_parameters<Net, T>& p, const ten
                                   Loss) {
     const auto trace = Net::forward_trace(p, x);
     using output = std::remove_cvref_t<decltype(trace.output())>;
-    const T loss = Loss::value(trace.output(), y);
-    const output dl_doutput = Loss::gradient(trace.output(), y);
-    return loss_and_gradient<T, network_parameters<Net, T>>{loss, Net::backward(p, trace, dl_doutput).parameters};
+    using result = loss_and_gradient<T, network_parameters<Net, T>>;
+    // The type given as the loss lacks value(prediction, target) or gradient(prediction, target).
+    static_assert(loss_for<Loss, T, typename output::shape_type>,
+                  "metagrad: a loss must provide value(prediction, target) and gradient(prediction, target)");
+    if constexpr (loss_for<Loss, T, typename output::shape_type>) {
+        const T loss = Loss::value(trace.output(), y);
+        const output dl_doutput = Loss::gradient(trace.output(), y);
+        return result{loss, Net::backward(p, trace, dl_doutput).parameters};
+    } else {
+        return result{};
+    }
 }
 
 /// One training step on a sample or a batch: computes the loss and gradients, lets the optimizer
