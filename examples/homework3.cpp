@@ -6,6 +6,16 @@
 // k = 1, 2; the output h^3 = W^3 h^2 is linear. Loss l = 1/2 (h^3 - y)^2, so
 // delta = dl/dh^3 = h^3 - y. (The homework writes "sigma" for delta in question 1.) Biases are
 // part of metagrad's dense layer; here they are zero, so z^k = W^k h^(k-1) exactly.
+//
+// Where the homework's written answers are wrong (each printed answer carries a note too):
+//   Q1        writes sigma for delta (the value is right).
+//   Q7, Q12   drop the ReLU derivative sigma'(z^2_1).
+//   Q8, Q9    h^2_1 does not depend on row 2 of W^2: those derivatives are 0, not a copy of Q7.
+//   Q10, Q11  drop sigma'(z^2_i): a unit with z^2_i < 0 passes no gradient to its weights.
+//   Q13       dh^2/dh^1 is the 2 x 3 matrix diag(sigma'(z^2)) W^2, not one row of W^2.
+//   Q14, Q15  drop sigma'(z^2_i) inside the sum.
+//   Q16, Q17  dl/dW^1_ij = dl/dh^1_i sigma'(z^1_i) x_j: the written answer sums over k instead of
+//             taking row i, and drops sigma'(z^1_i), so all its rows are equal.
 #include <cstdio>
 #include <string>
 
@@ -156,13 +166,13 @@ int main() {
     answer("Q6", "sigma'(z) = 1 if z > 0 else 0; sigma'(z^1)", format(relu_derivative(z1)));
     answer("", "sigma'(z^2)", format(relu_derivative(z2)));
     answer("Q7", "dh^2_1/dW^2_1j = sigma'(z^2_1) h^1_j", row(dh2_1_dW2, 0),
-           "the homework writes sigma(z^1_j) and drops sigma'(z^2_1)");
+           "the homework gives sigma(z^1_j) = h^1_j alone: it drops sigma'(z^2_1)");
     answer("Q8", "dh^2_1/dW^2_2j = 0 (h^2_1 ignores row 2)",
            row(dh2_1_dW2, 1),
            "the homework repeats Q7's row; h^2_1 does not depend on W^2_2j");
     answer("Q9", "dh^2_1/dW^2 = [sigma'(z^2_1) (h^1)^T; 0]", format(dh2_1_dW2), "second row is 0, not a copy of the first");
     answer("Q10", "dl/dW^2_ij = delta W^3_1i sigma'(z^2_i) h^1_j", at(dl_dW2, 0, 0) + " (i = j = 1)",
-           "the homework drops sigma'(z^2_i) and writes sigma(z^1) for h^1_j");
+           "the homework drops sigma'(z^2_i)");
     answer("Q11", "dl/dW^2 = (dl/dh^2 * sigma'(z^2)) (h^1)^T", format(dl_dW2),
            "row 2 is 0 because z^2_2 < 0; the homework's formula gives a non-zero row");
     answer("Q12", "dh^2_1/dh^1_j = sigma'(z^2_1) W^2_1j", row(dh2_dh1, 0),

@@ -61,7 +61,6 @@ BOOST_AUTO_TEST_CASE(runtime_step_is_forward_loss_backward_update) {
     const double loss = mg::train_step(p, x, y, mg::squared_error{}, optimizer);
     BOOST_TEST(loss == expected.loss);
     BOOST_TEST((p == expected_after));
-    BOOST_TEST(loss == mg::squared_error::value(net::forward(random_parameters<net, double>(), x), y) * 0 + expected.loss);
 }
 
 template <class T, std::size_t Batch>
