@@ -156,7 +156,7 @@ constexpr bool check_layer() {
     }
 }
 
-template <class In, class Shapes, class... Layers, std::size_t... I>
+template <class Shapes, class... Layers, std::size_t... I>
 constexpr bool check_network(std::index_sequence<I...>) {
     return (check_layer<I, Layers, std::tuple_element_t<I, Shapes>>() && ...);
 }
@@ -282,20 +282,20 @@ struct network {
 
     using input_shape = InputShape;
     /// `shape_at<I>`: the sample shape entering layer `I`; `shape_at<depth>` is the output's.
-    using shape_list = detail::shapes_of<InputShape, Layers...>;
+    using shapes = detail::shapes_of<InputShape, Layers...>;
     template <std::size_t I>
-    using shape_at = std::tuple_element_t<I, shape_list>;
+    using shape_at = std::tuple_element_t<I, shapes>;
     using output_shape = shape_at<depth>;
     template <std::size_t I>
     using layer_type = std::tuple_element_t<I, std::tuple<Layers...>>;
 
     /// Whether the layers compose; when they do not, a static_assert above has said where.
     static constexpr bool valid =
-        detail::check_network<InputShape, shape_list, Layers...>(std::make_index_sequence<depth>{});
+        detail::check_network<shapes, Layers...>(std::make_index_sequence<depth>{});
 
     template <class T>
     using parameter_tuple =
-        typename detail::parameter_tuple_of<T, shape_list, std::tuple<Layers...>, std::make_index_sequence<depth>>::type;
+        typename detail::parameter_tuple_of<T, shapes, std::tuple<Layers...>, std::make_index_sequence<depth>>::type;
 
     template <class T>
     using parameters = network_parameters<network, T>;
@@ -305,7 +305,7 @@ struct network {
 
     /// The activations of a forward pass on input shape `X` (sample or batch).
     template <class T, class X>
-    using activations_for = typename detail::activations_of<T, X, InputShape, shape_list>::type;
+    using activations_for = typename detail::activations_of<T, X, InputShape, shapes>::type;
 
     /// The sub-network of layers [Begin, End), taking what layer Begin takes.
     template <std::size_t Begin, std::size_t End>
@@ -344,7 +344,8 @@ struct network {
         }
     }
 
-    /// The network's output for `x` (a sample or a batch).
+    /// The network's output for `x` (a sample or a batch). It keeps every activation on the way,
+    /// as `forward_trace` does: an inference path with two buffers belongs to the run-time kernels.
     template <class T, class X>
     static constexpr auto forward(const parameters<T>& p, const tensor<T, X>& x) {
         if constexpr (!valid)

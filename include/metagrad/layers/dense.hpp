@@ -38,7 +38,6 @@ namespace detail {
 template <std::size_t Out>
 struct dense_maths {
     static constexpr std::string_view name = "dense";
-    static constexpr std::size_t outputs = Out;
 
     template <class S>
     using output_shape = with_last<S, Out>;
