@@ -38,5 +38,6 @@
 #include "metagrad/optim/sgd.hpp"
 
 // training and checking
+#include "metagrad/train/workspace.hpp"
 #include "metagrad/train/step.hpp"
 #include "metagrad/check/gradcheck.hpp"

@@ -1,6 +1,7 @@
 // metagrad::expression: the concept every lazy tensor expression (and every tensor) satisfies.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <type_traits>
 
@@ -50,6 +51,28 @@ using stored = std::conditional_t<std::is_lvalue_reference_v<E> && is_tensor<std
 /// Whether an expression answers `at(row, column)` (rank-2 nodes do).
 template <class E>
 concept has_at = requires(const std::remove_cvref_t<E>& e, std::size_t i) { e.at(i, i); };
+
+/// Whether an expression reads a matrix straight from memory (a tensor, a reshaped tensor, a
+/// transpose of one): the run-time kernels in eval/ then read its elements at `view_data()`,
+/// element (r, c) at `r * view_row_stride + c * view_column_stride`.
+template <class E>
+concept in_memory = requires(const std::remove_cvref_t<E>& e) {
+    { e.view_data() } -> std::convertible_to<const typename std::remove_cvref_t<E>::value_type*>;
+    std::remove_cvref_t<E>::view_row_stride;
+    std::remove_cvref_t<E>::view_column_stride;
+    std::remove_cvref_t<E>::view_size;
+};
+
+/// The strides of an expression in memory (zero for one that is not).
+template <class E>
+struct view_strides {
+    static constexpr std::size_t row = 0, column = 0;
+};
+template <in_memory E>
+struct view_strides<E> {
+    static constexpr std::size_t row = std::remove_cvref_t<E>::view_row_stride;
+    static constexpr std::size_t column = std::remove_cvref_t<E>::view_column_stride;
+};
 
 /// Whether element `i` of the expression depends only on element `i` of each operand, so that
 /// assigning it to one of its own operands is safe without a temporary.

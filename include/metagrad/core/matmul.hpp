@@ -30,6 +30,7 @@ struct matmul_node {
     using shape_type = shape<rows, columns>;
     static constexpr bool is_metagrad_expression = true;
     static constexpr bool elementwise = false;  // each element reads a row and a column
+    static constexpr bool is_matrix_product = true;
 
     stored<A> left;
     stored<B> right;

@@ -237,6 +237,10 @@ struct activations {
     constexpr const auto& output() const { return get<sizeof...(Shapes) - 1>(); }
 };
 
+/// Whether a backward pass computes dl/d(input) (gradient checks, adversarial inputs) or skips
+/// it (training, where only parameter gradients are needed).
+enum class input_gradient { compute, skip };
+
 /// The result of a backward pass: dl/dp for every parameter (same type as the parameters) and
 /// dl/da for every activation `a` of the forward pass.
 template <class Parameters, class Activations>
@@ -334,14 +338,21 @@ struct network {
                           "metagrad::network: the input must be a sample of the network's input shape or a batch of them");
             if constexpr (input_fits<network_takes<InputShape>, argument_given<X>>) {
                 activations_for<T, X> a;
-                a.input() = x;
-                [&]<std::size_t... I>(std::index_sequence<I...>) {
-                    // Left to right: a fold over the comma operator sequences the layers.
-                    ((a.template get<I + 1>() = layer_type<I>::forward(p.template layer<I>(), a.template get<I>())), ...);
-                }(std::make_index_sequence<depth>{});
+                forward_trace_into(p, x, a);
                 return a;
             }
         }
+    }
+
+    /// `forward_trace` into activations the caller owns (a workspace allocated once, so that a
+    /// large network's activations need not live on the stack).
+    template <class T, class X>
+    static constexpr void forward_trace_into(const parameters<T>& p, const tensor<T, X>& x, activations_for<T, X>& a) {
+        a.input() = x;
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            // Left to right: a fold over the comma operator sequences the layers.
+            ((a.template get<I + 1>() = layer_type<I>::forward(p.template layer<I>(), a.template get<I>())), ...);
+        }(std::make_index_sequence<depth>{});
     }
 
     /// The network's output for `x` (a sample or a batch). It keeps every activation on the way,
@@ -361,16 +372,36 @@ struct network {
     static constexpr auto backward(const parameters<T>& p, const activations<T, S...>& a,
                                    const tensor<T, std::tuple_element_t<depth, std::tuple<S...>>>& dl_doutput) {
         gradients<parameters<T>, activations<T, S...>> g;
-        g.activations.output() = dl_doutput;
-        [&]<std::size_t... R>(std::index_sequence<R...>) {
-            constexpr std::size_t last = depth - 1;
-            ((g.activations.template get<last - R>() =
-                  layer_type<last - R>::backward(p.template layer<last - R>(), a.template get<last - R>(),
-                                                 a.template get<last - R + 1>(), g.activations.template get<last - R + 1>(),
-                                                 g.parameters.template layer<last - R>())),
-             ...);
-        }(std::make_index_sequence<depth>{});
+        backward_into(p, a, dl_doutput, g);
         return g;
+    }
+
+    /// `backward` into gradients the caller owns. With `input_gradient::skip`, dl/d(input) is
+    /// left as it was, and a first layer that can compute its parameter gradients alone
+    /// (`backward_parameters`) does only that: training never needs the input's gradient.
+    template <input_gradient Input = input_gradient::compute, class T, class... S>
+    static constexpr void backward_into(const parameters<T>& p, const activations<T, S...>& a,
+                                        const tensor<T, std::tuple_element_t<depth, std::tuple<S...>>>& dl_doutput,
+                                        gradients<parameters<T>, activations<T, S...>>& g) {
+        g.activations.output() = dl_doutput;
+        const auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+            using L = layer_type<I>;
+            auto& dl_dp = g.parameters.template layer<I>();
+            const auto& x = a.template get<I>();
+            const auto& y = a.template get<I + 1>();
+            const auto& dl_dy = g.activations.template get<I + 1>();
+            if constexpr (I == 0 && Input == input_gradient::skip) {
+                if constexpr (requires { L::backward_parameters(p.template layer<I>(), x, y, dl_dy, dl_dp); })
+                    L::backward_parameters(p.template layer<I>(), x, y, dl_dy, dl_dp);
+                else if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(dl_dp)>, no_parameters>)
+                    (void)L::backward(p.template layer<I>(), x, y, dl_dy, dl_dp);
+            } else {
+                g.activations.template get<I>() = L::backward(p.template layer<I>(), x, y, dl_dy, dl_dp);
+            }
+        };
+        [&]<std::size_t... R>(std::index_sequence<R...>) {
+            (step(std::integral_constant<std::size_t, depth - 1 - R>{}), ...);
+        }(std::make_index_sequence<depth>{});
     }
 };
 

@@ -34,6 +34,14 @@ struct reshape_node {
     {
         return operand[r * S::last + c];
     }
+
+    // A reshaped tensor is the same memory read with other strides (for eval/ kernels).
+    static constexpr std::size_t view_row_stride = S::last, view_column_stride = 1, view_size = S::size;
+    constexpr const value_type* view_data() const
+        requires is_tensor<std::remove_cvref_t<E>>
+    {
+        return operand.data.data();
+    }
 };
 }  // namespace detail
 

@@ -107,6 +107,10 @@ struct tensor {
 
     friend constexpr bool operator==(const tensor&, const tensor&) = default;
 
+    // Memory layout seen by the run-time kernels (eval/): row-major over the last extent.
+    static constexpr std::size_t view_row_stride = S::last, view_column_stride = 1, view_size = S::size;
+    constexpr const T* view_data() const { return data.data(); }
+
 private:
     template <class... I>
     static constexpr std::size_t flat_index(I... index) {

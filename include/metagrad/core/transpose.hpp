@@ -18,6 +18,16 @@ struct transpose_node {
     stored<E> operand;
 
     constexpr value_type at(std::size_t r, std::size_t c) const { return operand.at(c, r); }
+
+    // The operand's memory with its strides swapped, when it has memory (for eval/ kernels).
+    static constexpr std::size_t view_row_stride = view_strides<E>::column;
+    static constexpr std::size_t view_column_stride = view_strides<E>::row;
+    static constexpr std::size_t view_size = shape_of<E>::size;
+    constexpr const value_type* view_data() const
+        requires requires(const stored<E>& e) { e.view_data(); }
+    {
+        return operand.view_data();
+    }
     constexpr value_type operator[](std::size_t i) const {
         return at(i / shape_type::last, i % shape_type::last);
     }

@@ -1,12 +1,45 @@
 // metagrad::eval::assign: how an expression is written into a tensor. The one place that
-// decides how expressions run; a faster path for some expression types plugs in here.
+// decides how expressions run: scalar loops in constant evaluation (and for any expression
+// without a kernel), run-time kernels where the expression's type has one.
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <type_traits>
 
 #include "metagrad/core/expression.hpp"
+#include "metagrad/eval/matmul_kernel.hpp"
 
 namespace metagrad::eval {
+
+namespace detail {
+/// A matrix product whose operands both lie in memory: the run-time kernel can read them.
+template <class E>
+concept kernel_product = requires { requires std::remove_cvref_t<E>::is_matrix_product; } &&
+                         metagrad::detail::in_memory<decltype(std::declval<const E&>().left)> &&
+                         metagrad::detail::in_memory<decltype(std::declval<const E&>().right)>;
+
+template <class E>
+inline auto strided_view(const E& e) {
+    using V = std::remove_cvref_t<E>;
+    return strided<value_type_of<E>, V::view_row_stride, V::view_column_stride>{e.view_data()};
+}
+
+template <class E>
+inline void run_product(value_type_of<E>* out, const E& e) {
+    using P = std::remove_cvref_t<E>;
+    matmul_kernel<P::rows, P::inner, P::columns>(out, strided_view(e.left), strided_view(e.right));
+}
+
+/// Whether `out[0, n)` shares memory with operand `e` (compared as addresses, which is defined
+/// for unrelated objects through std::less).
+template <class T, class E>
+inline bool overlaps(const T* out, std::size_t n, const E& e) {
+    const T* p = e.view_data();
+    const std::less<const T*> before;
+    return before(out, p + std::remove_cvref_t<E>::view_size) && before(p, out + n);
+}
+}  // namespace detail
 
 /// Writes every element of `e` into `out` (which must not be an operand of a non-element-wise
 /// `e`; `assign` makes a temporary when it might be). One fused loop: no temporaries for
@@ -14,7 +47,13 @@ namespace metagrad::eval {
 template <class Data, expression E>
 constexpr void assign_to_fresh(Data& out, const E& e) {
     using S = shape_of<E>;
-    if constexpr (S::rank == 2 && detail::has_at<E>) {
+    if constexpr (detail::kernel_product<E>) {
+        if (!std::is_constant_evaluated()) {
+            detail::run_product(out.data(), e);
+            return;
+        }
+    }
+    if constexpr (S::rank == 2 && metagrad::detail::has_at<E>) {
         // Structural nodes answer (row, column) directly: no division per element.
         constexpr std::size_t rows = S::template extent<0>, columns = S::template extent<1>;
         for (std::size_t r = 0; r < rows; ++r)
@@ -25,12 +64,21 @@ constexpr void assign_to_fresh(Data& out, const E& e) {
 }
 
 /// `out = e`, safe when `e` reads `out`: element-wise expressions are written in place,
-/// others (a matrix product, a transpose) are evaluated into a temporary first.
+/// others (a matrix product, a transpose) are evaluated into a temporary first, unless at run
+/// time the product's operands are seen not to overlap `out` (large layers would otherwise put
+/// a weight-sized temporary on the stack).
 template <class Tensor, expression E>
 constexpr void assign(Tensor& out, const E& e) {
-    if constexpr (detail::is_elementwise<E>) {
+    if constexpr (metagrad::detail::is_elementwise<E>) {
         assign_to_fresh(out.data, e);
     } else {
+        if constexpr (detail::kernel_product<E>) {
+            if (!std::is_constant_evaluated() && !detail::overlaps(out.data.data(), out.size, e.left) &&
+                !detail::overlaps(out.data.data(), out.size, e.right)) {
+                detail::run_product(out.data.data(), e);
+                return;
+            }
+        }
         typename Tensor::storage_type tmp{};
         assign_to_fresh(tmp, e);
         out.data = tmp;

@@ -45,19 +45,30 @@ struct dense_maths {
     template <class T, class S>
     using parameters = dense_parameters<T, S::last, Out>;
 
-    // Y = X W^T + 1 b^T   (X: rows x In, W: Out x In, Y: rows x Out)
+    // Y = X W^T + 1 b^T   (X: rows x In, W: Out x In, Y: rows x Out). The product is assigned on
+    // its own so that eval/ can run it as a matrix kernel; the bias is added in a second pass.
     template <class T, class S, class P>
     static constexpr tensor<T, output_shape<S>> forward(const P& p, const tensor<T, S>& x) {
-        return reshape<output_shape<S>>(matmul(as_rows(x), transpose(p.weight)) + broadcast_rows<S::rows>(p.bias));
+        matrix<T, S::rows, Out> y = matmul(as_rows(x), transpose(p.weight));
+        y = y + broadcast_rows<S::rows>(p.bias);
+        return tensor<T, output_shape<S>>(y.data);
     }
 
-    // dl/dX = dl/dY W;  dl/dW = (dl/dY)^T X (summed over rows);  dl/db = column sums of dl/dY.
+    // dl/dW = (dl/dY)^T X (summed over rows);  dl/db = column sums of dl/dY.
     template <class T, class S, class P>
-    static constexpr tensor<T, S> backward(const P& p, const tensor<T, S>& x, const tensor<T, output_shape<S>>&,
-                                           const tensor<T, output_shape<S>>& dl_dy, P& dl_dp) {
+    static constexpr void backward_parameters(const P&, const tensor<T, S>& x, const tensor<T, output_shape<S>>&,
+                                              const tensor<T, output_shape<S>>& dl_dy, P& dl_dp) {
         dl_dp.weight = matmul(transpose(as_rows(dl_dy)), as_rows(x));
         dl_dp.bias = column_sums(as_rows(dl_dy));
-        return reshape<S>(matmul(as_rows(dl_dy), p.weight));
+    }
+
+    // dl/dX = dl/dY W, with the parameter gradients as above.
+    template <class T, class S, class P>
+    static constexpr tensor<T, S> backward(const P& p, const tensor<T, S>& x, const tensor<T, output_shape<S>>& y,
+                                           const tensor<T, output_shape<S>>& dl_dy, P& dl_dp) {
+        backward_parameters(p, x, y, dl_dy, dl_dp);
+        const matrix<T, S::rows, S::last> dl_dx = matmul(as_rows(dl_dy), p.weight);
+        return tensor<T, S>(dl_dx.data);
     }
 };
 }  // namespace detail

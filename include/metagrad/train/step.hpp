@@ -5,6 +5,7 @@
 #include "metagrad/core/parameters.hpp"
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/losses/loss.hpp"
+#include "metagrad/train/workspace.hpp"
 
 namespace metagrad {
 
@@ -42,6 +43,36 @@ constexpr T train_step(network_parameters<Net, T>& p, const tensor<T, X>& x, con
                        Optimizer& optimizer) {
     const auto [value, gradient] = value_and_gradient(p, x, y, loss);
     optimizer.step(p, gradient);
+    return value;
+}
+
+/// The loss of `p` on `x` and `y`, with every gradient written into `ws` (parameter gradients
+/// in `ws.gradient.parameters`, the forward activations in `ws.trace`). Nothing is returned by
+/// value but the loss, so the step's memory is the workspace's; the input's gradient is not
+/// computed.
+template <class Net, class T, class X, class Y, class Loss>
+constexpr T value_and_gradient(const network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y, Loss,
+                               workspace<Net, T, X>& ws) {
+    Net::forward_trace_into(p, x, ws.trace);
+    using output = std::remove_cvref_t<decltype(ws.trace.output())>;
+    // The type given as the loss lacks value(prediction, target) or gradient(prediction, target).
+    static_assert(loss_for<Loss, T, typename output::shape_type>,
+                  "metagrad: a loss must provide value(prediction, target) and gradient(prediction, target)");
+    if constexpr (loss_for<Loss, T, typename output::shape_type>) {
+        const T loss = Loss::value(ws.trace.output(), y);
+        Net::template backward_into<input_gradient::skip>(p, ws.trace, Loss::gradient(ws.trace.output(), y), ws.gradient);
+        return loss;
+    } else {
+        return T{};
+    }
+}
+
+/// One training step using workspace `ws`: no allocation, and nothing large on the stack.
+template <class Net, class T, class X, class Y, class Loss, class Optimizer>
+constexpr T train_step(network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y, Loss loss,
+                       Optimizer& optimizer, workspace<Net, T, X>& ws) {
+    const T value = value_and_gradient(p, x, y, loss, ws);
+    optimizer.step(p, ws.gradient.parameters);
     return value;
 }
 
