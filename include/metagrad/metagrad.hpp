@@ -35,9 +35,26 @@
 #include "metagrad/losses/loss.hpp"
 #include "metagrad/losses/softmax_cross_entropy.hpp"
 #include "metagrad/losses/squared_error.hpp"
+#include "metagrad/optim/adam.hpp"
+#include "metagrad/optim/momentum.hpp"
+#include "metagrad/optim/schedule.hpp"
 #include "metagrad/optim/sgd.hpp"
+
+// initialization, data and files
+#include "metagrad/init/random.hpp"
+#include "metagrad/init/initializers.hpp"
+#include "metagrad/data/dataset.hpp"
+#include "metagrad/data/batches.hpp"
+#include "metagrad/data/normalize.hpp"
+#include "metagrad/io/error.hpp"
+#include "metagrad/io/idx.hpp"
 
 // training and checking
 #include "metagrad/train/workspace.hpp"
 #include "metagrad/train/step.hpp"
+#include "metagrad/train/metrics.hpp"
+#include "metagrad/train/loop.hpp"
+#include "metagrad/train/progress.hpp"
+#include "metagrad/train/history.hpp"
+#include "metagrad/train/plot.hpp"
 #include "metagrad/check/gradcheck.hpp"

@@ -1,0 +1,131 @@
+// Trains a 784-256-128-10 ReLU network on Fashion-MNIST and reports its test accuracy.
+//
+//   fashion_mnist [--data DIR] [--epochs N] [--seed S] [--log FILE.csv] [--plot FILE.svg]
+//                 [--checkpoint FILE] [--resume FILE] [--stop-after N] [--train-samples N]
+//
+// The data are Debian's dataset-fashion-mnist (IDX files, gzip) under DIR. The last 5,000
+// training images are held out for validation; the 10,000 test images are used once, at the end.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <metagrad/metagrad.hpp>
+
+namespace mg = metagrad;
+
+// [network]
+using network = mg::sequential<mg::input<784>, mg::dense<256>, mg::relu, mg::dense<128>, mg::relu, mg::dense<10>>;
+constexpr std::size_t batch_size = 64;
+// [network]
+
+struct options {
+    std::string data = "/usr/share/datasets/fashion-mnist";
+    std::size_t epochs = 15;
+    std::uint64_t seed = 1;
+    std::string log, plot, checkpoint, resume;
+    std::size_t stop_after = 0;     // stop (as if interrupted) after this many epochs of this run
+    std::size_t train_samples = 0;  // use only the first N training images (0: all)
+};
+
+static options parse(int argc, char** argv) {
+    options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string flag = argv[i];
+        if (i + 1 >= argc) {
+            std::cerr << "fashion_mnist: " << flag << " needs a value (see the top of examples/fashion_mnist.cpp)\n";
+            std::exit(2);
+        }
+        const std::string value = argv[++i];
+        if (flag == "--data") o.data = value;
+        else if (flag == "--epochs") o.epochs = std::stoul(value);
+        else if (flag == "--seed") o.seed = std::stoull(value);
+        else if (flag == "--log") o.log = value;
+        else if (flag == "--plot") o.plot = value;
+        else if (flag == "--checkpoint") o.checkpoint = value;
+        else if (flag == "--resume") o.resume = value;
+        else if (flag == "--stop-after") o.stop_after = std::stoul(value);
+        else if (flag == "--train-samples") o.train_samples = std::stoul(value);
+        else {
+            std::cerr << "fashion_mnist: unknown option " << flag << '\n';
+            std::exit(2);
+        }
+    }
+    return o;
+}
+
+int main(int argc, char** argv) try {
+    const options o = parse(argc, argv);
+
+    // [data]
+    auto train = mg::load_idx<float, mg::shape<784>>(o.data + "/train-images-idx3-ubyte.gz",
+                                                     o.data + "/train-labels-idx1-ubyte.gz", 10);
+    auto test = mg::load_idx<float, mg::shape<784>>(o.data + "/t10k-images-idx3-ubyte.gz",
+                                                    o.data + "/t10k-labels-idx1-ubyte.gz", 10);
+    if (o.train_samples && o.train_samples + 5000 < train.size()) train = train.slice(train.size() - 5000 - o.train_samples, train.size());
+    auto validation = train.slice(train.size() - 5000, train.size());
+    train = train.slice(0, train.size() - 5000);
+    for (auto* d : {&train, &validation, &test}) mg::scale_to_unit(*d, 0.0f, 255.0f);
+    // [data]
+    std::printf("Fashion-MNIST: %zu training, %zu validation, %zu test images\n", train.size(), validation.size(), test.size());
+
+    // [model]
+    // 235,146 parameters and Adam's two moments: on the heap, made once.
+    auto parameters = std::make_unique<network::parameters<float>>();
+    auto optimizer = std::make_unique<mg::adam<network, float>>(mg::adam_options<float>{.learning_rate = 1e-3f});
+    auto memory = std::make_unique<mg::training_memory<network, float, batch_size>>();
+    const std::size_t steps_per_epoch = train.size() / batch_size;
+    const mg::cosine_decay schedule{.initial = 1e-3, .final = 1e-5, .steps = o.epochs * steps_per_epoch};
+
+    mg::random_generator init(o.seed);
+    mg::initialize(*parameters, mg::he_uniform{}, init);
+    mg::training_position position{.shuffle = mg::random_generator(o.seed + 1)};
+    // [model]
+
+    mg::history curves;
+    const bool terminal = mg::stdout_is_terminal();
+    std::size_t run_epochs = 0;
+    // [loop]
+    while (position.epoch < o.epochs) {
+        char label[64];
+        std::snprintf(label, sizeof label, "epoch %2zu/%zu", position.epoch + 1, o.epochs);
+        mg::progress_bar bar(std::cout, label, steps_per_epoch, batch_size, terminal);
+        const double rate = schedule(position.step);
+        const mg::metrics fit = mg::train_epoch(*parameters, *optimizer, schedule, train, mg::softmax_cross_entropy{},
+                                                position, *memory, [&](std::size_t done, std::size_t, const mg::metrics& m) {
+                                                    char note[48];
+                                                    std::snprintf(note, sizeof note, "loss %.4f", m.loss());
+                                                    bar.update(done, note);
+                                                });
+        const double seconds = bar.seconds();
+        const mg::metrics held_out = mg::evaluate(*parameters, validation, mg::softmax_cross_entropy{}, *memory);
+        char note[128];
+        std::snprintf(note, sizeof note, "loss %.4f acc %.4f | validation loss %.4f acc %.4f", fit.loss(), fit.accuracy(),
+                      held_out.loss(), held_out.accuracy());
+        bar.finish(note);
+        curves.add({position.epoch, fit.loss(), fit.accuracy(), held_out.loss(), held_out.accuracy(), rate, seconds,
+                    static_cast<double>(fit.samples) / seconds});
+        if (++run_epochs == o.stop_after) break;
+    }
+    // [loop]
+
+    if (!o.log.empty()) curves.write_csv(o.log);
+    if (!o.plot.empty()) mg::write_learning_curves_svg(curves, o.plot, "Fashion-MNIST, 784-256-128-10 MLP, Adam");
+
+    const auto started = std::chrono::steady_clock::now();
+    const mg::metrics result = mg::evaluate(*parameters, test, mg::softmax_cross_entropy{}, *memory);
+    const double inference = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    double train_seconds = 0, train_samples = 0;
+    for (const auto& r : curves.epochs) train_seconds += r.seconds, train_samples += r.samples_per_second * r.seconds;
+    std::printf("test accuracy %.4f (loss %.4f) after %zu epochs\n", result.accuracy(), result.loss(), position.epoch);
+    if (!curves.epochs.empty())
+        std::printf("training: %.2f s per epoch, %.0f samples/s; inference: %.0f samples/s\n",
+                    train_seconds / static_cast<double>(curves.epochs.size()), train_samples / train_seconds,
+                    static_cast<double>(test.size()) / inference);
+    return 0;
+} catch (const std::exception& e) {
+    std::cerr << "fashion_mnist: " << e.what() << '\n';
+    return 1;
+}

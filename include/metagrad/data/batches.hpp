@@ -1,0 +1,97 @@
+// metagrad batches: shuffled minibatches of a compile-time size, and copying one into tensors.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "metagrad/core/shape.hpp"
+#include "metagrad/core/tensor.hpp"
+#include "metagrad/data/dataset.hpp"
+#include "metagrad/init/random.hpp"
+
+namespace metagrad {
+
+/// What happens to the samples left over when a data set's size is not a multiple of the
+/// batch size. `drop`: they are left out of this epoch (training: the order is reshuffled each
+/// epoch, so every sample is seen over epochs, and every step averages the same number of
+/// samples). `pad`: the last batch is filled up with copies of its first sample and reports how
+/// many of its rows are real (evaluation: every sample counts exactly once).
+enum class last_batch { drop, pad };
+
+/// The order in which one epoch visits a data set, cut into batches of `Batch` samples.
+template <std::size_t Batch>
+class batch_plan {
+public:
+    static_assert(Batch > 0, "metagrad::batch_plan: the batch size must be positive");
+
+    batch_plan(std::vector<std::size_t> order, last_batch policy) : order_(std::move(order)), policy_(policy) {}
+
+    /// Batches in the epoch.
+    std::size_t size() const {
+        return policy_ == last_batch::drop ? order_.size() / Batch : (order_.size() + Batch - 1) / Batch;
+    }
+    /// The sample indices of batch `k`: `Batch` of them, fewer only for a padded last batch.
+    std::span<const std::size_t> operator[](std::size_t k) const {
+        const std::size_t begin = k * Batch, end = std::min(begin + Batch, order_.size());
+        return std::span<const std::size_t>(order_.data() + begin, end - begin);
+    }
+    const std::vector<std::size_t>& order() const { return order_; }
+
+private:
+    std::vector<std::size_t> order_;
+    last_batch policy_;
+};
+
+/// A uniformly shuffled epoch (Fisher-Yates with metagrad's generator: the same seed gives the
+/// same order everywhere).
+template <std::size_t Batch>
+batch_plan<Batch> shuffled_batches(std::size_t samples, random_generator& g, last_batch policy = last_batch::drop) {
+    std::vector<std::size_t> order(samples);
+    for (std::size_t i = 0; i < samples; ++i) order[i] = i;
+    for (std::size_t i = samples; i > 1; --i) std::swap(order[i - 1], order[g.below(i)]);
+    return batch_plan<Batch>(std::move(order), policy);
+}
+
+/// The data set in order (evaluation).
+template <std::size_t Batch>
+batch_plan<Batch> ordered_batches(std::size_t samples, last_batch policy = last_batch::pad) {
+    std::vector<std::size_t> order(samples);
+    for (std::size_t i = 0; i < samples; ++i) order[i] = i;
+    return batch_plan<Batch>(std::move(order), policy);
+}
+
+/// One batch as the network sees it: inputs of shape `Batch x SampleShape`, one-hot targets of
+/// `Batch x Classes`, the labels, and how many rows are real samples (the rest is padding).
+/// Sized at compile time; allocate it once next to the workspace.
+template <class T, std::size_t Batch, class SampleShape, std::size_t Classes>
+struct batch {
+    using input_shape = batch_of<Batch, SampleShape>;
+    tensor<T, input_shape> inputs{};
+    tensor<T, shape<Batch, Classes>> targets{};
+    std::array<std::uint32_t, Batch> labels{};
+    std::size_t rows = 0;
+};
+
+/// Copies the samples `indices` of `data` into `out` (padding with the first sample when there
+/// are fewer than `Batch`). No allocation.
+template <class T, std::size_t Batch, class SampleShape, std::size_t Classes>
+void load_batch(const dataset<T, SampleShape>& data, std::span<const std::size_t> indices,
+                batch<T, Batch, SampleShape, Classes>& out) {
+    constexpr std::size_t n = SampleShape::size;
+    out.rows = indices.size();
+    out.targets = tensor<T, shape<Batch, Classes>>{};
+    for (std::size_t r = 0; r < Batch; ++r) {
+        const std::size_t i = indices[r < indices.size() ? r : 0];
+        const auto sample = data.sample(i);
+        std::copy(sample.begin(), sample.end(), out.inputs.data.begin() + static_cast<std::ptrdiff_t>(r * n));
+        out.labels[r] = data.labels[i];
+        out.targets[r * Classes + data.labels[i]] = T{1};
+    }
+}
+
+}  // namespace metagrad

@@ -1,0 +1,65 @@
+// metagrad initializers: Glorot/Xavier and He/Kaiming weights from a seeded generator.
+#pragma once
+
+#include <cstddef>
+#include <type_traits>
+
+#include "metagrad/core/parameters.hpp"
+#include "metagrad/init/random.hpp"
+#include "metagrad/math/sqrt.hpp"
+
+namespace metagrad {
+
+/// How many inputs feed each output of a weight tensor, and how many outputs each input feeds.
+/// A weight's first extent is its outputs (W is Out x In, as in PyTorch), the rest its inputs.
+struct fans {
+    std::size_t in = 0, out = 0;
+};
+
+/// Initializers draw one weight at a time: `T operator()(fans, random_generator&)`.
+/// Tensors of rank 1 (biases) are set to zero by `initialize`, as PyTorch users expect from
+/// these schemes; weights are drawn in the order the network lists them.
+struct glorot_uniform {
+    template <class T>
+    constexpr T draw(fans f, random_generator& g) const {
+        const T limit = static_cast<T>(math::sqrt(6.0 / static_cast<double>(f.in + f.out)));
+        return g.uniform<T>(-limit, limit);
+    }
+};
+struct glorot_normal {
+    template <class T>
+    constexpr T draw(fans f, random_generator& g) const {
+        return static_cast<T>(math::sqrt(2.0 / static_cast<double>(f.in + f.out)) * g.normal<double>());
+    }
+};
+/// He/Kaiming for ReLU networks: variance 2 / fan_in.
+struct he_uniform {
+    template <class T>
+    constexpr T draw(fans f, random_generator& g) const {
+        const T limit = static_cast<T>(math::sqrt(6.0 / static_cast<double>(f.in)));
+        return g.uniform<T>(-limit, limit);
+    }
+};
+struct he_normal {
+    template <class T>
+    constexpr T draw(fans f, random_generator& g) const {
+        return static_cast<T>(math::sqrt(2.0 / static_cast<double>(f.in)) * g.normal<double>());
+    }
+};
+
+/// Sets every weight of `p` by `scheme` and every bias to zero, drawing from `g`. Constexpr; the
+/// same seed gives the same parameters bit for bit on any platform.
+template <class Net, class T, class Scheme>
+constexpr void initialize(network_parameters<Net, T>& p, Scheme scheme, random_generator& g) {
+    for_each_tensor([&](auto& w) {
+        using S = typename std::remove_cvref_t<decltype(w)>::shape_type;
+        if constexpr (S::rank == 1) {
+            for (auto& x : w) x = T{};
+        } else {
+            const fans f{S::size / S::template extent<0>, S::template extent<0>};
+            for (auto& x : w) x = scheme.template draw<T>(f, g);
+        }
+    }, p);
+}
+
+}  // namespace metagrad
