@@ -81,10 +81,16 @@ int main(int argc, char** argv) try {
 
     mg::random_generator init(o.seed);
     mg::initialize(*parameters, mg::he_uniform{}, init);
-    mg::training_position position{.shuffle = mg::random_generator(o.seed + 1)};
+    mg::training_position position{.shuffle = mg::random_generator(o.seed + 1), .stopping = {.patience = 4}};
     // [model]
 
-    mg::history curves;
+    // [resume]
+    if (!o.resume.empty()) {
+        mg::load_checkpoint(o.resume, *parameters, *optimizer, position);
+        std::printf("resumed from %s after epoch %zu (step %zu)\n", o.resume.c_str(), position.epoch, position.step);
+    }
+    // [resume]
+
     const bool terminal = mg::stdout_is_terminal();
     std::size_t run_epochs = 0;
     // [loop]
@@ -105,11 +111,18 @@ int main(int argc, char** argv) try {
         std::snprintf(note, sizeof note, "loss %.4f acc %.4f | validation loss %.4f acc %.4f", fit.loss(), fit.accuracy(),
                       held_out.loss(), held_out.accuracy());
         bar.finish(note);
-        curves.add({position.epoch, fit.loss(), fit.accuracy(), held_out.loss(), held_out.accuracy(), rate, seconds,
-                    static_cast<double>(fit.samples) / seconds});
+        position.curves.add({position.epoch, fit.loss(), fit.accuracy(), held_out.loss(), held_out.accuracy(), rate,
+                             seconds, static_cast<double>(fit.samples) / seconds});
+        const bool stop = position.stopping.should_stop(held_out.loss());
+        if (!o.checkpoint.empty()) mg::save_checkpoint(o.checkpoint, *parameters, *optimizer, position);
+        if (stop) {
+            std::printf("early stop: validation loss has not improved for %zu epochs\n", position.stopping.patience);
+            break;
+        }
         if (++run_epochs == o.stop_after) break;
     }
     // [loop]
+    const mg::history& curves = position.curves;
 
     if (!o.log.empty()) curves.write_csv(o.log);
     if (!o.plot.empty()) mg::write_learning_curves_svg(curves, o.plot, "Fashion-MNIST, 784-256-128-10 MLP, Adam");

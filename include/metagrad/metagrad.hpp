@@ -47,12 +47,16 @@
 #include "metagrad/data/batches.hpp"
 #include "metagrad/data/normalize.hpp"
 #include "metagrad/io/error.hpp"
+#include "metagrad/io/csv.hpp"
 #include "metagrad/io/idx.hpp"
+#include "metagrad/io/safetensors.hpp"
+#include "metagrad/io/checkpoint.hpp"
 
 // training and checking
 #include "metagrad/train/workspace.hpp"
 #include "metagrad/train/step.hpp"
 #include "metagrad/train/metrics.hpp"
+#include "metagrad/train/position.hpp"
 #include "metagrad/train/loop.hpp"
 #include "metagrad/train/progress.hpp"
 #include "metagrad/train/history.hpp"

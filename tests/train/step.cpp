@@ -2,7 +2,11 @@
 // result against its parts, learning progress, constant evaluation, and no heap allocation.
 #include <cstddef>
 #include <cstdlib>
+#include <functional>
+#include <memory>
 #include <new>
+
+#include <pthread.h>
 
 #include <boost/test/unit_test.hpp>
 
@@ -108,6 +112,47 @@ BOOST_AUTO_TEST_CASE(runtime_no_heap_allocation_in_a_step) {
     const std::size_t probe = allocations;
     delete new int(1);
     BOOST_TEST(allocations == probe + 1);
+}
+
+// A 784-256-128-10 network with Adam: parameters, optimizer state and workspace on the heap,
+// made once; a batch-64 step then allocates nothing and fits a thread with an 8 MiB stack
+// (the default main-thread limit), which the by-value step of a small network would not.
+BOOST_AUTO_TEST_CASE(runtime_large_model_trains_off_the_stack) {
+    using large = mg::sequential<mg::input<784>, mg::dense<256>, mg::relu, mg::dense<128>, mg::relu, mg::dense<10>>;
+    auto p = std::make_unique<large::parameters<float>>();
+    auto adam = std::make_unique<mg::adam<large, float>>(mg::adam_options<float>{.learning_rate = 1e-3f});
+    auto memory = std::make_unique<mg::training_memory<large, float, 64>>();
+    mg::random_generator g(1);
+    mg::initialize(*p, mg::he_uniform{}, g);
+    for (std::size_t i = 0; i < memory->data.inputs.size; ++i) memory->data.inputs[i] = g.uniform<float>();
+    for (std::size_t r = 0; r < 64; ++r) memory->data.targets(r, r % 10) = 1;
+
+    std::size_t during = 1;
+    float first = 0, last = 0;
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setstacksize(&attributes, std::size_t{8} << 20);
+    struct job {
+        std::function<void()> body;
+        static void* run(void* self) {
+            static_cast<job*>(self)->body();
+            return nullptr;
+        }
+    } work{[&] {
+        const std::size_t before = allocations;
+        first = mg::train_step(*p, memory->data.inputs, memory->data.targets, mg::softmax_cross_entropy{}, *adam, memory->step);
+        for (int i = 0; i < 4; ++i)
+            last = mg::train_step(*p, memory->data.inputs, memory->data.targets, mg::softmax_cross_entropy{}, *adam, memory->step);
+        during = allocations - before;
+    }};
+    pthread_t thread;
+    BOOST_REQUIRE(pthread_create(&thread, &attributes, &job::run, &work) == 0);
+    pthread_join(thread, nullptr);
+    pthread_attr_destroy(&attributes);
+    BOOST_TEST(during == 0u);
+    BOOST_TEST(last < first);
+    // What would have been on the stack: parameters, two moments and gradients alone exceed 3 MiB.
+    BOOST_TEST(sizeof(large::parameters<float>) * 4 > std::size_t{3} << 20);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -105,6 +106,25 @@ constexpr void for_each_tensor(F&& f, P&& a, Rest&&... rest) {
     // One layer at a time: expanding `rest` inside the fold over layers trips g++ 12.
     const auto visit_layer = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
         detail::for_each_member(f, a.template layer<I>(), rest.template layer<I>()...);
+    };
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (visit_layer(std::integral_constant<std::size_t, I>{}), ...);
+    }(std::make_index_sequence<Net::depth>{});
+}
+
+/// Calls `f(name, ta, tb, ...)` like `for_each_tensor`, with each tensor's name: the layer's
+/// 0-based position, a dot, and the member's name from its parameter struct's `names`
+/// ("1.weight", "1.bias"): the names checkpoints use (PyTorch's `nn.Sequential` convention).
+template <class F, class P, class... Rest>
+    requires detail::is_network_parameters<std::remove_cvref_t<P>>
+constexpr void for_each_named_tensor(F&& f, P&& a, Rest&&... rest) {
+    using Net = typename std::remove_cvref_t<P>::network_type;
+    const auto visit_layer = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+        using Layer = std::remove_cvref_t<decltype(a.template layer<I>())>;
+        std::size_t k = 0;
+        detail::for_each_member([&](auto&... tensors) {
+            f(std::to_string(I) + "." + std::string(Layer::names[k++]), tensors...);
+        }, a.template layer<I>(), rest.template layer<I>()...);
     };
     [&]<std::size_t... I>(std::index_sequence<I...>) {
         (visit_layer(std::integral_constant<std::size_t, I>{}), ...);

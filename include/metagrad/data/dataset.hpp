@@ -6,9 +6,11 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "metagrad/core/shape.hpp"
+#include "metagrad/init/random.hpp"
 
 namespace metagrad {
 
@@ -47,5 +49,17 @@ struct dataset {
         return out;
     }
 };
+
+/// Puts the samples of `d` in a uniformly random order (Fisher-Yates; the same seed gives the
+/// same order everywhere): before splitting a file sorted by class into training and test parts.
+template <class T, class S>
+void shuffle(dataset<T, S>& d, random_generator& g) {
+    constexpr std::size_t n = S::size;
+    for (std::size_t i = d.size(); i > 1; --i) {
+        const std::size_t j = static_cast<std::size_t>(g.below(i));
+        std::swap(d.labels[i - 1], d.labels[j]);
+        for (std::size_t k = 0; k < n; ++k) std::swap(d.features[(i - 1) * n + k], d.features[j * n + k]);
+    }
+}
 
 }  // namespace metagrad

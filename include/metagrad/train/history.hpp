@@ -2,8 +2,10 @@
 #pragma once
 
 #include <cstddef>
+#include <charconv>
 #include <fstream>
-#include <locale>
+#include <string_view>
+#include <system_error>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -29,15 +31,61 @@ struct history {
     /// locale). Throws std::runtime_error naming the file if it cannot be written.
     void write_csv(const std::string& path) const {
         std::ofstream out(path);
-        out.imbue(std::locale::classic());
-        out.precision(9);
-        out << "epoch,train_loss,train_accuracy,validation_loss,validation_accuracy,learning_rate,seconds,samples_per_second\n";
-        for (const epoch_record& r : epochs)
-            out << r.epoch << ',' << r.train_loss << ',' << r.train_accuracy << ',' << r.validation_loss << ','
-                << r.validation_accuracy << ',' << r.learning_rate << ',' << r.seconds << ',' << r.samples_per_second << '\n';
+        out << csv();
         out.flush();
         if (!out) throw std::runtime_error(path + ": could not write the training log");
     }
+
+    /// The CSV text: numbers in their shortest form that reads back exactly (std::to_chars),
+    /// so that a history saved in a checkpoint is restored bit for bit.
+    std::string csv() const {
+        std::string out = std::string(header) + "\n";
+        for (const epoch_record& r : epochs) {
+            out += std::to_string(r.epoch);
+            for (const double v : {r.train_loss, r.train_accuracy, r.validation_loss, r.validation_accuracy,
+                                   r.learning_rate, r.seconds, r.samples_per_second}) {
+                char text[32];
+                const auto end = std::to_chars(text, text + sizeof text, v).ptr;
+                out += ',' + std::string(text, end);
+            }
+            out += '\n';
+        }
+        return out;
+    }
+
+    /// Reads what `csv()` wrote; throws std::invalid_argument naming the line on anything else.
+    static history from_csv(std::string_view text) {
+        history h;
+        std::size_t line_number = 0;
+        while (!text.empty()) {
+            const std::size_t newline = text.find('\n');
+            const std::string_view line = text.substr(0, newline);
+            text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
+            if (++line_number == 1) {
+                if (line != header) throw std::invalid_argument("training history: line 1 is not the expected header");
+                continue;
+            }
+            epoch_record r;
+            double* fields[] = {&r.train_loss, &r.train_accuracy, &r.validation_loss, &r.validation_accuracy,
+                                &r.learning_rate, &r.seconds, &r.samples_per_second};
+            const char* p = line.data();
+            const char* end = line.data() + line.size();
+            auto [next, error] = std::from_chars(p, end, r.epoch);
+            bool ok = error == std::errc{};
+            for (double* field : fields) {
+                if (!ok || next == end || *next != ',') { ok = false; break; }
+                auto [after, e] = std::from_chars(next + 1, end, *field);
+                ok = e == std::errc{};
+                next = after;
+            }
+            if (!ok || next != end) throw std::invalid_argument("training history: line " + std::to_string(line_number) + " is not a record");
+            h.epochs.push_back(r);
+        }
+        return h;
+    }
+
+    static constexpr std::string_view header =
+        "epoch,train_loss,train_accuracy,validation_loss,validation_accuracy,learning_rate,seconds,samples_per_second";
 };
 
 /// Stops training when the validation loss has not improved by more than `min_delta` for

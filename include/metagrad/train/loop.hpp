@@ -11,6 +11,7 @@
 #include "metagrad/data/dataset.hpp"
 #include "metagrad/init/random.hpp"
 #include "metagrad/train/metrics.hpp"
+#include "metagrad/train/position.hpp"
 #include "metagrad/train/step.hpp"
 #include "metagrad/train/workspace.hpp"
 
@@ -28,15 +29,6 @@ struct training_memory {
 
     workspace<Net, T, typename batch_type::input_shape> step{};
     batch_type data{};
-};
-
-/// Where a run is: steps taken (what learning-rate schedules read), epochs finished, and the
-/// generator that shuffles. Saved in checkpoints, so that a resumed run repeats exactly what
-/// the uninterrupted run would have done.
-struct training_position {
-    std::size_t step = 0;
-    std::size_t epoch = 0;
-    random_generator shuffle{0};
 };
 
 /// One pass over `data` in shuffled batches of `Batch` (the last partial batch dropped, see

@@ -21,6 +21,12 @@ struct svg_panel {
     double x_origin, y_origin, width, height;
 };
 
+inline std::string xml_text(const std::string& s) {
+    std::string out;
+    for (const char c : s) out += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : std::string(1, c);
+    return out;
+}
+
 inline std::string number_text(double v) {
     char text[32];
     std::snprintf(text, sizeof text, "%.3g", v);
@@ -89,7 +95,7 @@ inline void write_learning_curves_svg(const history& h, const std::string& path,
     std::string svg =
         "<svg xmlns='http://www.w3.org/2000/svg' width='960' height='400' font-family='sans-serif'>\n"
         "<rect width='100%' height='100%' fill='white'/>\n";
-    if (!title.empty()) svg += "<text x='480' y='22' text-anchor='middle' font-size='16'>" + title + "</text>\n";
+    if (!title.empty()) svg += "<text x='480' y='22' text-anchor='middle' font-size='16'>" + detail::xml_text(title) + "</text>\n";
     detail::draw_panel(svg, loss, h.epochs.size());
     detail::draw_panel(svg, accuracy, h.epochs.size());
     svg += "<line x1='380' y1='378' x2='405' y2='378' stroke='#1f77b4' stroke-width='2'/>"

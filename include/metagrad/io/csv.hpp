@@ -1,0 +1,114 @@
+// metagrad::load_csv: a tabular data set (numeric features, integer class label) from CSV.
+#pragma once
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "metagrad/data/dataset.hpp"
+#include "metagrad/io/error.hpp"
+
+namespace metagrad {
+
+/// How a CSV file is laid out. Each data line holds the sample's `SampleShape::size` features
+/// and then its class label (an integer below `classes`), separated by `separator`.
+struct csv_options {
+    /// Header lines to skip before the data.
+    std::size_t skip_lines = 0;
+    /// scikit-learn's bundled files (iris.csv, wine_data.csv, breast_cancer.csv) start with a
+    /// line "samples,features,class names...": when set, it is read and checked against the
+    /// data that follow and the network's input.
+    bool sklearn_header = false;
+    char separator = ',';
+};
+
+namespace detail {
+inline std::vector<std::string_view> split_fields(std::string_view line, char separator) {
+    std::vector<std::string_view> fields;
+    std::size_t start = 0;
+    for (;;) {
+        const std::size_t end = line.find(separator, start);
+        std::string_view field = line.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+        while (!field.empty() && (field.front() == ' ' || field.front() == '\t')) field.remove_prefix(1);
+        while (!field.empty() && (field.back() == ' ' || field.back() == '\t')) field.remove_suffix(1);
+        fields.push_back(field);
+        if (end == std::string_view::npos) return fields;
+        start = end + 1;
+    }
+}
+
+template <class Number>
+bool parse_number(std::string_view field, Number& out) {
+    if (!field.empty() && field.front() == '+') field.remove_prefix(1);
+    const auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), out);
+    return error == std::errc{} && end == field.data() + field.size() && !field.empty();
+}
+}  // namespace detail
+
+/// Reads a CSV data set whose samples have shape `SampleShape`. Throws `io_error` naming the file,
+/// line and column on a missing file, a line with the wrong number of fields, a field that is not
+/// a number (or not finite), a label that is not an integer below `classes`, or (with
+/// `sklearn_header`) counts that disagree with the header.
+template <class T, class SampleShape>
+dataset<T, SampleShape> load_csv(const std::string& path, std::size_t classes, csv_options options = {}) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw io_error(path, "opening", "a readable file", std::strerror(errno));
+    constexpr std::size_t features = SampleShape::size;
+    dataset<T, SampleShape> out;
+    out.classes = classes;
+
+    std::string line;
+    std::size_t number = 0, declared_samples = 0;
+    const auto where = [&](std::size_t column) {
+        return "line " + std::to_string(number) + (column ? ", field " + std::to_string(column) : "");
+    };
+    while (number < options.skip_lines && std::getline(in, line)) ++number;
+    if (options.sklearn_header) {
+        if (!std::getline(in, line)) throw io_error(path, "line 1", "a header line 'samples,features,class names'", "end of file");
+        ++number;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        const auto fields = detail::split_fields(line, options.separator);
+        std::size_t declared_features = 0;
+        if (fields.size() < 2 || !detail::parse_number(fields[0], declared_samples) ||
+            !detail::parse_number(fields[1], declared_features))
+            throw io_error(path, where(0), "a header 'samples,features,class names'", "'" + line + "'");
+        if (declared_features != features)
+            throw io_error(path, where(2), std::to_string(features) + " features (the network's input)",
+                           std::to_string(declared_features));
+        if (fields.size() - 2 != classes)
+            throw io_error(path, where(0), std::to_string(classes) + " class names", std::to_string(fields.size() - 2));
+    }
+    while (std::getline(in, line)) {
+        ++number;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank lines, e.g. at the end
+        const auto fields = detail::split_fields(line, options.separator);
+        if (fields.size() != features + 1)
+            throw io_error(path, where(0), std::to_string(features + 1) + " fields (" + std::to_string(features) + " features and a label)",
+                           std::to_string(fields.size()));
+        for (std::size_t j = 0; j < features; ++j) {
+            T value{};
+            if (!detail::parse_number(fields[j], value) || value != value || value - value != 0)
+                throw io_error(path, where(j + 1), "a finite number", "'" + std::string(fields[j]) + "'");
+            out.features.push_back(value);
+        }
+        std::uint32_t label = 0;
+        if (!detail::parse_number(fields[features], label) || label >= classes)
+            throw io_error(path, where(features + 1), "a class label 0.." + std::to_string(classes - 1),
+                           "'" + std::string(fields[features]) + "'");
+        out.labels.push_back(label);
+    }
+    if (in.bad()) throw io_error(path, where(0), "a readable file", "a read error");
+    if (options.sklearn_header && out.size() != declared_samples)
+        throw io_error(path, "line " + std::to_string(number), std::to_string(declared_samples) + " samples (as line 1 says)",
+                       std::to_string(out.size()));
+    if (out.size() == 0) throw io_error(path, "line " + std::to_string(number), "at least one sample", "none");
+    return out;
+}
+
+}  // namespace metagrad

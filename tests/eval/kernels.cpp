@@ -1,0 +1,106 @@
+// Tests of include/metagrad/eval/matmul_kernel.hpp through eval/assign.hpp: the run-time matrix
+// kernels against the reference sum of core/matmul.hpp, for every operand layout the layers use
+// and for shapes that exercise every tile and remainder; and assignment to an operand.
+#include <cmath>
+#include <cstddef>
+
+#include <boost/mpl/list.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include "support.hpp"
+#include "metagrad/metagrad.hpp"
+
+namespace mg = metagrad;
+using namespace test_support;
+
+namespace {
+/// The reference product, element by element in double (the kernel sums in another order).
+template <class A, class B>
+double reference(const A& a, const B& b, std::size_t r, std::size_t c) {
+    double sum = 0;
+    for (std::size_t k = 0; k < mg::shape_of<A>::template extent<1>; ++k)
+        sum += static_cast<double>(a.at(r, k)) * static_cast<double>(b.at(k, c));
+    return sum;
+}
+
+template <class Out, class A, class B>
+void check_product(const Out& out, const A& a, const B& b) {
+    using S = typename Out::shape_type;
+    constexpr std::size_t inner = mg::shape_of<A>::template extent<1>;
+    using T = typename Out::value_type;
+    const double tolerance = (sizeof(T) == 4 ? 1e-5 : 1e-13) * static_cast<double>(inner);
+    double worst = 0;
+    for (std::size_t r = 0; r < S::template extent<0>; ++r)
+        for (std::size_t c = 0; c < S::template extent<1>; ++c)
+            worst = std::max(worst, std::abs(static_cast<double>(out.at(r, c)) - reference(a, b, r, c)));
+    BOOST_TEST(worst <= tolerance);
+}
+
+// Every layout: A B, A^T B (weight gradient), A B^T (dense forward), A^T B^T (scalar fallback).
+template <class T, std::size_t R, std::size_t K, std::size_t C>
+void check_layouts() {
+    const auto a = random_tensor<T, mg::shape<R, K>>();
+    const auto at = random_tensor<T, mg::shape<K, R>>();
+    const auto b = random_tensor<T, mg::shape<K, C>>();
+    const auto bt = random_tensor<T, mg::shape<C, K>>();
+    const mg::matrix<T, R, C> nn = mg::matmul(a, b);
+    check_product(nn, a, b);
+    const mg::matrix<T, R, C> tn = mg::matmul(mg::transpose(at), b);
+    check_product(tn, mg::transpose(at), b);
+    const mg::matrix<T, R, C> nt = mg::matmul(a, mg::transpose(bt));
+    check_product(nt, a, mg::transpose(bt));
+    const mg::matrix<T, R, C> tt = mg::matmul(mg::transpose(at), mg::transpose(bt));
+    check_product(tt, mg::transpose(at), mg::transpose(bt));
+}
+}  // namespace
+
+using element_types = boost::mpl::list<float, double>;
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(kernels_agree_with_the_reference_sum_run_time, T, element_types) {
+    check_layouts<T, 1, 1, 1>();
+    check_layouts<T, 1, 4, 3>();     // the homework's shapes: smaller than one vector
+    check_layouts<T, 3, 5, 7>();     // remainders everywhere
+    check_layouts<T, 4, 16, 24>();   // whole tiles
+    check_layouts<T, 9, 33, 50>();   // tiles and remainders
+    check_layouts<T, 64, 100, 37>();
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(assigning_a_product_to_its_operand_is_safe_run_time, T, element_types) {
+    auto a = random_tensor<T, mg::shape<6, 6>>();
+    const auto b = random_tensor<T, mg::shape<6, 6>>();
+    const mg::matrix<T, 6, 6> expected = mg::matmul(a, b);
+    a = mg::matmul(a, b);  // reads a while writing it: goes through a temporary
+    BOOST_TEST((a == expected));
+    auto c = random_tensor<T, mg::shape<6, 6>>();
+    const mg::matrix<T, 6, 6> expected_t = mg::matmul(b, mg::transpose(c));
+    c = mg::matmul(b, mg::transpose(c));
+    BOOST_TEST((c == expected_t));
+}
+
+// The constant-evaluation path is the reference loop: same numbers as the definition.
+constexpr bool compile_time_product_is_the_definition() {
+    const mg::matrix<double, 2, 3> a{{{1, 2, 3}, {4, 5, 6}}};
+    const mg::matrix<double, 3, 2> b{{{1, 0}, {0, 1}, {2, -1}}};
+    const mg::matrix<double, 2, 2> c = mg::matmul(a, b);
+    return c == mg::matrix<double, 2, 2>{{{7, -1}, {16, -1}}};
+}
+static_assert(compile_time_product_is_the_definition());
+
+BOOST_AUTO_TEST_CASE(the_dense_layer_agrees_between_phases_run_time) {
+    // The same layer evaluated by the kernels (run time) and by the reference loops (in a
+    // constexpr function forced to constant evaluation) gives the same output to rounding.
+    using net = mg::sequential<mg::dense<5, 7>, mg::relu, mg::dense<3>>;
+    constexpr auto output = [] {
+        net::parameters<double> p;
+        double v = 0.1;
+        mg::for_each_tensor([&](auto& w) { for (auto& x : w) x = (v = v * 1.7 - static_cast<int>(v * 1.7)) - 0.4; }, p);
+        const mg::tensor<double, mg::shape<2, 5>> x{0.1, -0.2, 0.3, 0.5, -0.7, 0.9, 0.2, -0.1, 0.0, 0.4};
+        return net::forward(p, x);
+    }();
+    net::parameters<double> p;
+    double v = 0.1;
+    mg::for_each_tensor([&](auto& w) { for (auto& x : w) x = (v = v * 1.7 - static_cast<int>(v * 1.7)) - 0.4; }, p);
+    const mg::tensor<double, mg::shape<2, 5>> x{0.1, -0.2, 0.3, 0.5, -0.7, 0.9, 0.2, -0.1, 0.0, 0.4};
+    const auto run_time = net::forward(p, x);
+    for (std::size_t i = 0; i < output.size; ++i) BOOST_TEST(run_time[i] == output[i], boost::test_tools::tolerance(1e-14));
+}

@@ -1,0 +1,122 @@
+// Tests of include/metagrad/optim/: SGD with momentum and Nesterov, Adam and AdamW against
+// hand-computed first steps and against PyTorch's trajectories (tests/fixtures), learning-rate
+// schedules, and training with Adam in constant evaluation.
+#include <cmath>
+#include <string>
+
+#include <boost/test/unit_test.hpp>
+
+#include "metagrad/metagrad.hpp"
+
+namespace mg = metagrad;
+
+using linear = mg::sequential<mg::dense<3, 2>>;
+
+namespace {
+linear::parameters<double> filled(double w, double b) {
+    linear::parameters<double> p;
+    for (auto& x : p.layer<0>().weight) x = w;
+    for (auto& x : p.layer<0>().bias) x = b;
+    return p;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(momentum_by_hand_run_time) {
+    // p = 1, g = 0.5 twice; lr 0.1, momentum 0.9, dampening 0.
+    // Heavy ball: b1 = 0.5, p1 = 0.95; b2 = 0.9 * 0.5 + 0.5 = 0.95, p2 = 0.95 - 0.095 = 0.855.
+    // Nesterov: p1 = 1 - 0.1 (0.5 + 0.45) = 0.905; p2 = 0.905 - 0.1 (0.5 + 0.855) = 0.7695.
+    auto p = filled(1, 1), q = filled(1, 1);
+    const auto g = filled(0.5, 0.5);
+    mg::sgd_momentum<linear, double> heavy({.learning_rate = 0.1, .momentum = 0.9});
+    mg::sgd_momentum<linear, double> nesterov({.learning_rate = 0.1, .momentum = 0.9, .nesterov = true});
+    heavy.step(p, g);
+    nesterov.step(q, g);
+    BOOST_TEST(p.layer<0>().weight[0] == 0.95, boost::test_tools::tolerance(1e-15));
+    BOOST_TEST(q.layer<0>().weight[0] == 0.905, boost::test_tools::tolerance(1e-15));
+    heavy.step(p, g);
+    nesterov.step(q, g);
+    BOOST_TEST(p.layer<0>().bias[1] == 0.855, boost::test_tools::tolerance(1e-15));
+    BOOST_TEST(q.layer<0>().bias[1] == 0.7695, boost::test_tools::tolerance(1e-15));
+}
+
+BOOST_AUTO_TEST_CASE(adam_by_hand_run_time) {
+    // First step: m = 0.1 g, v = 0.001 g^2, so m / (1 - 0.9) = g and sqrt(v / (1 - 0.999)) = |g|:
+    // p moves by lr g / (|g| + eps) = lr (1 - eps / |g|) against the gradient's sign.
+    auto p = filled(1, -1);
+    auto g = filled(0.25, -4);
+    mg::adam<linear, double> adam({.learning_rate = 0.01});
+    adam.step(p, g);
+    BOOST_TEST(p.layer<0>().weight[2] == 1 - 0.01 * 0.25 / (0.25 + 1e-8), boost::test_tools::tolerance(1e-14));
+    BOOST_TEST(p.layer<0>().bias[0] == -1 + 0.01 * 4 / (4 + 1e-8), boost::test_tools::tolerance(1e-14));
+    // AdamW decays first: p (1 - lr wd), then the same step.
+    auto q = filled(1, -1);
+    mg::adamw<linear, double> adamw({.learning_rate = 0.01, .weight_decay = 0.5});
+    adamw.step(q, g);
+    BOOST_TEST(q.layer<0>().weight[0] == 1 * (1 - 0.005) - 0.01 * 0.25 / (0.25 + 1e-8), boost::test_tools::tolerance(1e-14));
+    BOOST_TEST(adamw.steps == 1u);
+}
+
+namespace {
+// Replays the problem of tests/fixtures/make_fixtures.py: squared error on a 3-2 linear layer.
+template <class Optimizer>
+void check_trajectory(const std::string& name, Optimizer optimizer) {
+    const auto file = mg::safetensors_file::read(METAGRAD_FIXTURES "/optimizer_trajectories.safetensors");
+    mg::tensor<double, mg::shape<4, 3>> x;
+    mg::tensor<double, mg::shape<4, 2>> t;
+    file.copy_to("x", x);
+    file.copy_to("t", t);
+    linear::parameters<double> p;
+    file.copy_to("weight", p.layer<0>().weight);
+    file.copy_to("bias", p.layer<0>().bias);
+    for (int step = 1; step <= 10; ++step) {
+        mg::train_step(p, x, t, mg::squared_error{}, optimizer);
+        linear::parameters<double> expected;
+        file.copy_to(name + "." + std::to_string(step) + ".weight", expected.layer<0>().weight);
+        file.copy_to(name + "." + std::to_string(step) + ".bias", expected.layer<0>().bias);
+        double worst = 0;
+        mg::for_each_tensor([&](const auto& a, const auto& b) {
+            for (std::size_t i = 0; i < a.size; ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+        }, p, expected);
+        BOOST_TEST_INFO(name << " step " << step);
+        BOOST_TEST(worst < 1e-12);
+    }
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(trajectories_match_pytorch_run_time) {
+    check_trajectory("adam", mg::adam<linear, double>({.learning_rate = 0.05, .weight_decay = 0.01}));
+    check_trajectory("adamw", mg::adamw<linear, double>({.learning_rate = 0.05, .weight_decay = 0.1}));
+    check_trajectory("nesterov", mg::sgd_momentum<linear, double>(
+                                     {.learning_rate = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true}));
+    check_trajectory("momentum", mg::sgd_momentum<linear, double>({.learning_rate = 0.1, .momentum = 0.8, .dampening = 0.1}));
+}
+
+// Schedules are constexpr; their values at chosen steps, by hand.
+static_assert(mg::step_decay{.initial = 1, .factor = 0.5, .every = 10}(25) == 0.25);
+static_assert(mg::cosine_decay{.initial = 1, .final = 0, .steps = 100}(0) == 1);
+static_assert(mg::cosine_decay{.initial = 1, .final = 0.1, .steps = 100}(100) == 0.1);
+static_assert(mg::warmup{4, mg::constant_rate{2.0}}(0) == 0.5);
+static_assert(mg::warmup{4, mg::constant_rate{2.0}}(3) == 2.0);
+
+BOOST_AUTO_TEST_CASE(cosine_schedule_follows_the_cosine_run_time) {
+    const mg::cosine_decay c{.initial = 1, .final = 0.1, .steps = 1000};
+    for (std::size_t s = 0; s <= 1000; s += 37)
+        BOOST_TEST(c(s) == 0.1 + 0.9 * (1 + std::cos(3.141592653589793 * static_cast<double>(s) / 1000)) / 2,
+                   boost::test_tools::tolerance(1e-13));
+}
+
+// A small network trained with Adam entirely in constant evaluation: the loss falls.
+using tiny = mg::sequential<mg::dense<2, 4>, mg::tanh_layer, mg::dense<1>>;
+constexpr bool adam_trains_at_compile_time() {
+    tiny::parameters<double> p;
+    mg::random_generator g(1);
+    mg::initialize(p, mg::glorot_uniform{}, g);
+    mg::adam<tiny, double> adam({.learning_rate = 0.05});
+    const mg::tensor<double, mg::shape<4, 2>> x{0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0};
+    const mg::tensor<double, mg::shape<4, 1>> y{0.0, 1.0, 1.0, 0.0};
+    const double first = mg::train_step(p, x, y, mg::squared_error{}, adam);
+    double last = first;
+    for (int i = 0; i < 30; ++i) last = mg::train_step(p, x, y, mg::squared_error{}, adam);
+    return last < first;
+}
+static_assert(adam_trains_at_compile_time());
