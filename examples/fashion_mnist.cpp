@@ -1,15 +1,20 @@
 // Trains a 784-256-128-10 ReLU network on Fashion-MNIST and reports its test accuracy.
 //
 //   fashion_mnist [--data DIR] [--epochs N] [--seed S] [--log FILE.csv] [--plot FILE.svg]
-//                 [--checkpoint FILE] [--resume FILE] [--stop-after N] [--train-samples N]
+//                 [--checkpoint FILE] [--resume FILE] [--stop-after N]
+//                 [--train-samples N] [--validation-samples N] [--test-samples N]
 //
 // The data are Debian's dataset-fashion-mnist (IDX files, gzip) under DIR. The last 5,000
 // training images are held out for validation; the 10,000 test images are used once, at the end.
+// --checkpoint saves a checkpoint after every epoch, --resume continues from one (the result is
+// the uninterrupted run's, bit for bit), --stop-after interrupts a run on purpose.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include <metagrad/metagrad.hpp>
@@ -27,7 +32,9 @@ struct options {
     std::uint64_t seed = 1;
     std::string log, plot, checkpoint, resume;
     std::size_t stop_after = 0;     // stop (as if interrupted) after this many epochs of this run
-    std::size_t train_samples = 0;  // use only the first N training images (0: all)
+    std::size_t train_samples = 0;  // use only N training images (0: all but the validation ones)
+    std::size_t validation_samples = 5000;
+    std::size_t test_samples = 0;  // use only the first N test images (0: all)
 };
 
 static options parse(int argc, char** argv) {
@@ -48,6 +55,8 @@ static options parse(int argc, char** argv) {
         else if (flag == "--resume") o.resume = value;
         else if (flag == "--stop-after") o.stop_after = std::stoul(value);
         else if (flag == "--train-samples") o.train_samples = std::stoul(value);
+        else if (flag == "--validation-samples") o.validation_samples = std::stoul(value);
+        else if (flag == "--test-samples") o.test_samples = std::stoul(value);
         else {
             std::cerr << "fashion_mnist: unknown option " << flag << '\n';
             std::exit(2);
@@ -64,9 +73,11 @@ int main(int argc, char** argv) try {
                                                      o.data + "/train-labels-idx1-ubyte.gz", 10);
     auto test = mg::load_idx<float, mg::shape<784>>(o.data + "/t10k-images-idx3-ubyte.gz",
                                                     o.data + "/t10k-labels-idx1-ubyte.gz", 10);
-    if (o.train_samples && o.train_samples + 5000 < train.size()) train = train.slice(train.size() - 5000 - o.train_samples, train.size());
-    auto validation = train.slice(train.size() - 5000, train.size());
-    train = train.slice(0, train.size() - 5000);
+    if (o.validation_samples >= train.size()) throw std::invalid_argument("--validation-samples must leave training images");
+    auto validation = train.slice(train.size() - o.validation_samples, train.size());
+    train = train.slice(0, o.train_samples ? std::min(o.train_samples, train.size() - o.validation_samples)
+                                           : train.size() - o.validation_samples);
+    if (o.test_samples) test = test.slice(0, std::min(o.test_samples, test.size()));
     for (auto* d : {&train, &validation, &test}) mg::scale_to_unit(*d, 0.0f, 255.0f);
     // [data]
     std::printf("Fashion-MNIST: %zu training, %zu validation, %zu test images\n", train.size(), validation.size(), test.size());

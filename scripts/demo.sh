@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main demo: installs what is missing, builds the homework example and runs it.
+# The main demo: installs what is missing (Fashion-MNIST included), builds the Fashion-MNIST
+# example and trains it. Learning curves go to build/demo/fashion_mnist.csv and .svg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cmake -S . -B build/demo -DCMAKE_BUILD_TYPE=Release -DMETAGRAD_BUILD_TESTS=OFF
-cmake --build build/demo --target homework3 -j "$(nproc)"
-./build/demo/examples/homework3
+cmake -S . -B build/demo -DCMAKE_BUILD_TYPE=Release -DMETAGRAD_BUILD_TESTS=OFF >/dev/null
+cmake --build build/demo --target fashion_mnist -j "$(nproc)"
+./build/demo/examples/fashion_mnist --log build/demo/fashion_mnist.csv --plot build/demo/fashion_mnist.svg "$@"

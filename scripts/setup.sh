@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs what metagrad needs on Debian 12, only what is missing: the compiler, CMake and Boost
-# headers for the library and examples; with --tests also Boost.Test and clang (the suite builds
-# with both compilers).
+# Installs what metagrad needs on Debian 12, only what is missing: the compiler, CMake, Boost
+# headers and zlib for the library, and Fashion-MNIST for the main demo; with --tests also
+# Boost.Test and clang (the suite builds with both compilers) and python3-sklearn (whose bundled
+# CSV files the tabular example reads).
 set -euo pipefail
-packages=(g++ make cmake libboost-dev)
-if [ "${1:-}" = "--tests" ]; then packages+=(libboost-test-dev clang); fi
+packages=(g++ make cmake libboost-dev zlib1g-dev dataset-fashion-mnist)
+if [ "${1:-}" = "--tests" ]; then packages+=(libboost-test-dev clang python3-sklearn); fi
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -51,9 +51,9 @@ public:
             if (got < 0 || (got == 0 && !gzeof(file_.get()))) fail();
             if (got == 0) break;
             done += static_cast<std::size_t>(got);
+            offset_ += static_cast<std::uint64_t>(got);
         }
         check_stream();
-        offset_ += done;
         return done;
     }
 
@@ -70,8 +70,11 @@ private:
     [[noreturn]] void fail(const char* message = nullptr) {
         int code = Z_OK;
         if (!message) message = gzerror(file_.get(), &code);
-        throw io_error(path_, io_error::at_byte(offset_) + " of the uncompressed data",
-                       "a readable gzip or plain stream", std::string("a damaged one (zlib: ") + message + ")");
+        std::string reason = message;
+        if (reason.rfind(path_ + ": ", 0) == 0) reason.erase(0, path_.size() + 2);  // zlib prefixes the path
+        // zlib reads ahead, so the damage may lie past the bytes handed out so far.
+        throw io_error(path_, "decompressing, " + std::to_string(offset_) + " bytes in", "a readable gzip or plain stream",
+                       "a damaged one (zlib: " + reason + ")");
     }
 
     std::string path_;
