@@ -55,6 +55,9 @@ BOOST_AUTO_TEST_CASE(the_last_partial_batch_is_dropped_or_padded) {
     BOOST_TEST(b.targets(1, 0) == 1.0);  // label 9 % 3 = 0, one-hot
     BOOST_TEST(b.targets(1, 1) == 0.0);
     BOOST_TEST(b.labels[0] == 2u);
+    // A label the network cannot output is an error, not a write past the targets.
+    mg::batch<double, 4, mg::shape<2>, 2> two_classes;
+    BOOST_CHECK_THROW(mg::load_batch(d, padded[0], two_classes), std::out_of_range);
 }
 
 BOOST_AUTO_TEST_CASE(normalization_uses_training_statistics) {

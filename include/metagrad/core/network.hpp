@@ -376,25 +376,40 @@ struct network {
         return g;
     }
 
-    /// `backward` into gradients the caller owns. With `input_gradient::skip`, dl/d(input) is
-    /// left as it was, and a first layer that can compute its parameter gradients alone
-    /// (`backward_parameters`) does only that: training never needs the input's gradient.
+    /// `backward` into gradients the caller owns. With `input_gradient::skip`, the gradients of
+    /// activations before the first layer with parameters are left as they were, and that layer,
+    /// if it can compute its parameter gradients alone (`backward_parameters`), does only that:
+    /// training never needs them.
     template <input_gradient Input = input_gradient::compute, class T, class... S>
     static constexpr void backward_into(const parameters<T>& p, const activations<T, S...>& a,
                                         const tensor<T, std::tuple_element_t<depth, std::tuple<S...>>>& dl_doutput,
                                         gradients<parameters<T>, activations<T, S...>>& g) {
         g.activations.output() = dl_doutput;
+        // The position of the first layer with parameters (`depth` if none has any).
+        constexpr std::size_t first_trainable = [] {
+            std::size_t first = depth;
+            [&]<std::size_t... I>(std::index_sequence<I...>) {
+                ((first = first == depth && !std::is_same_v<std::remove_cvref_t<decltype(std::declval<parameters<T>&>().template layer<I>())>,
+                                                            no_parameters>
+                              ? I
+                              : first),
+                 ...);
+            }(std::make_index_sequence<depth>{});
+            return first;
+        }();
         const auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
             using L = layer_type<I>;
             auto& dl_dp = g.parameters.template layer<I>();
             const auto& x = a.template get<I>();
             const auto& y = a.template get<I + 1>();
             const auto& dl_dy = g.activations.template get<I + 1>();
-            if constexpr (I == 0 && Input == input_gradient::skip) {
+            if constexpr (Input == input_gradient::skip && I < first_trainable) {
+                // Nothing before the first layer with parameters is needed for training.
+            } else if constexpr (Input == input_gradient::skip && I == first_trainable) {
                 if constexpr (requires { L::backward_parameters(p.template layer<I>(), x, y, dl_dy, dl_dp); })
                     L::backward_parameters(p.template layer<I>(), x, y, dl_dy, dl_dp);
-                else if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(dl_dp)>, no_parameters>)
-                    (void)L::backward(p.template layer<I>(), x, y, dl_dy, dl_dp);
+                else
+                    g.activations.template get<I>() = L::backward(p.template layer<I>(), x, y, dl_dy, dl_dp);
             } else {
                 g.activations.template get<I>() = L::backward(p.template layer<I>(), x, y, dl_dy, dl_dp);
             }

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -78,7 +80,8 @@ struct batch {
 };
 
 /// Copies the samples `indices` of `data` into `out` (padding with the first sample when there
-/// are fewer than `Batch`). No allocation.
+/// are fewer than `Batch`). No allocation. A label the network cannot output (at least
+/// `Classes`) throws std::out_of_range rather than writing outside the targets.
 template <class T, std::size_t Batch, class SampleShape, std::size_t Classes>
 void load_batch(const dataset<T, SampleShape>& data, std::span<const std::size_t> indices,
                 batch<T, Batch, SampleShape, Classes>& out) {
@@ -89,6 +92,10 @@ void load_batch(const dataset<T, SampleShape>& data, std::span<const std::size_t
         const std::size_t i = indices[r < indices.size() ? r : 0];
         const auto sample = data.sample(i);
         std::copy(sample.begin(), sample.end(), out.inputs.data.begin() + static_cast<std::ptrdiff_t>(r * n));
+        if (data.labels[i] >= Classes)
+            throw std::out_of_range("metagrad::load_batch: sample " + std::to_string(i) + " has label " +
+                                    std::to_string(data.labels[i]) + ", but the network has " + std::to_string(Classes) +
+                                    " outputs");
         out.labels[r] = data.labels[i];
         out.targets[r * Classes + data.labels[i]] = T{1};
     }

@@ -75,8 +75,9 @@ public:
         return static_cast<T>(u * scale);
     }
 
-    /// Uniform integer in [0, n), without modulo bias (rejection on the low word).
+    /// Uniform integer in [0, n), without modulo bias (rejection on the low word); 0 for n = 0.
     constexpr std::uint64_t below(std::uint64_t n) {
+        if (n == 0) return 0;
         const std::uint64_t threshold = (0 - n) % n;
         for (;;) {
             const std::uint64_t r = next();
