@@ -8,14 +8,14 @@ command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time: apt-get inst
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 printf '| source | compiler | flags | median wall s | peak memory MiB |\n|---|---|---|---|---|\n'
-for source in examples/homework3.cpp examples/getting_started.cpp; do
+for source in examples/homework3.cpp examples/getting_started.cpp examples/fashion_mnist.cpp; do
     for compiler in g++ clang++; do
         for flags in -O0 -O2; do
             times=()
             peak=0
             for _ in $(seq "$runs"); do
                 start=$(date +%s%N)
-                /usr/bin/time -f '%M' -o "$out/mem" "$compiler" -std=c++20 $flags -Iinclude "$source" -o "$out/a.out"
+                /usr/bin/time -f '%M' -o "$out/mem" "$compiler" -std=c++20 $flags -Iinclude "$source" -o "$out/a.out" -lz
                 times+=($(( ($(date +%s%N) - start) / 1000000 )))
                 kib=$(cat "$out/mem")
                 (( kib > peak )) && peak=$kib

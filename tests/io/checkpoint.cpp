@@ -54,6 +54,18 @@ struct run {
 };
 }  // namespace
 
+BOOST_AUTO_TEST_CASE(the_same_seed_gives_the_same_weights_after_training) {
+    const auto data = synthetic();
+    run a, b, c;
+    c.position.shuffle = mg::random_generator(4);  // another shuffling seed
+    a.epochs(data, 3);
+    b.epochs(data, 3);
+    c.epochs(data, 3);
+    BOOST_TEST(a.optimizer.steps == 36u);  // 3 epochs of 12 full batches of 8 (4 samples dropped each)
+    BOOST_TEST((a.parameters == b.parameters));
+    BOOST_TEST(!(a.parameters == c.parameters));
+}
+
 BOOST_AUTO_TEST_CASE(a_resumed_run_ends_where_the_uninterrupted_run_ends) {
     const auto data = synthetic();
     run straight;
