@@ -3,7 +3,7 @@
 // (composition, shape checks, the network's backward pass, optimizers, gradient checks).
 #include <cstdio>
 
-#include "metagrad/metagrad.hpp"
+#include "metagrad/constexpr.hpp"
 
 namespace mg = metagrad;
 

@@ -2,7 +2,7 @@
 // gradient check that runs at compile time. Used by docs/getting-started.md.
 #include <cstdio>
 
-#include "metagrad/metagrad.hpp"
+#include "metagrad/constexpr.hpp"
 
 namespace mg = metagrad;
 

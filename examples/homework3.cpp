@@ -19,7 +19,7 @@
 #include <cstdio>
 #include <string>
 
-#include "metagrad/metagrad.hpp"
+#include "metagrad/constexpr.hpp"
 #include "print.hpp"
 
 namespace mg = metagrad;

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <cstddef>
-#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -112,9 +112,9 @@ constexpr void for_each_tensor(F&& f, P&& a, Rest&&... rest) {
     }(std::make_index_sequence<Net::depth>{});
 }
 
-/// Calls `f(name, ta, tb, ...)` like `for_each_tensor`, with each tensor's name: the layer's
-/// 0-based position, a dot, and the member's name from its parameter struct's `names`
-/// ("1.weight", "1.bias"): the names checkpoints use (PyTorch's `nn.Sequential` convention).
+/// Calls `f(layer, member, ta, tb, ...)` like `for_each_tensor`, with each tensor's place: the
+/// layer's 0-based position and the member's name from its parameter struct's `names`
+/// (checkpoints name tensors "1.weight", "1.bias": PyTorch's `nn.Sequential` convention).
 template <class F, class P, class... Rest>
     requires detail::is_network_parameters<std::remove_cvref_t<P>>
 constexpr void for_each_named_tensor(F&& f, P&& a, Rest&&... rest) {
@@ -123,7 +123,7 @@ constexpr void for_each_named_tensor(F&& f, P&& a, Rest&&... rest) {
         using Layer = std::remove_cvref_t<decltype(a.template layer<I>())>;
         std::size_t k = 0;
         detail::for_each_member([&](auto&... tensors) {
-            f(std::to_string(I) + "." + std::string(Layer::names[k++]), tensors...);
+            f(I, std::string_view(Layer::names[k++]), tensors...);
         }, a.template layer<I>(), rest.template layer<I>()...);
     };
     [&]<std::size_t... I>(std::index_sequence<I...>) {

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <cstddef>
-#include <functional>
+#include <cstdint>
 #include <type_traits>
 
 #include "metagrad/core/expression.hpp"
@@ -31,13 +31,14 @@ inline void run_product(value_type_of<E>* out, const E& e) {
     matmul_kernel<P::rows, P::inner, P::columns>(out, strided_view(e.left), strided_view(e.right));
 }
 
-/// Whether `out[0, n)` shares memory with operand `e` (compared as addresses, which is defined
-/// for unrelated objects through std::less).
+/// Whether `out[0, n)` shares memory with operand `e`, comparing addresses as integers (`<` on
+/// pointers into unrelated objects is unspecified; <functional>'s std::less would cost every
+/// translation unit a quarter second to parse).
 template <class T, class E>
 inline bool overlaps(const T* out, std::size_t n, const E& e) {
+    const auto address = [](const T* p) { return reinterpret_cast<std::uintptr_t>(p); };
     const T* p = e.view_data();
-    const std::less<const T*> before;
-    return before(out, p + std::remove_cvref_t<E>::view_size) && before(p, out + n);
+    return address(out) < address(p + std::remove_cvref_t<E>::view_size) && address(p) < address(out + n);
 }
 }  // namespace detail
 

@@ -15,12 +15,23 @@
 namespace metagrad {
 
 namespace detail {
+/// Calls `f(name, tensor)` for every tensor of `p`, named "LAYER.MEMBER" ("1.weight").
+template <class P, class F>
+void for_each_saved_tensor(P& p, F&& f) {
+    for_each_named_tensor([&](std::size_t layer, std::string_view member, auto& t) {
+        std::string name = std::to_string(layer);
+        name += '.';
+        name += member;
+        f(name, t);
+    }, p);
+}
+
 /// Checks every tensor `prefix + name` of `p` against the file (present, dtype, shape), before
 /// anything is copied: a file that does not fit leaves the parameters as they were.
 template <class Net, class T>
 void check_tensors(const safetensors_file& file, const network_parameters<Net, T>& p, const std::string& prefix,
                    std::set<std::string>& used) {
-    for_each_named_tensor([&](const std::string& name, const auto& t) {
+    for_each_saved_tensor(p, [&](const std::string& name, const auto& t) {
         using S = typename std::remove_cvref_t<decltype(t)>::shape_type;
         const std::string full = prefix + name;
         const auto it = file.entries().find(full);
@@ -34,17 +45,17 @@ void check_tensors(const safetensors_file& file, const network_parameters<Net, T
             throw io_error(file.path(), "tensor '" + full + "'", "shape " + shape_text(want) + " (the network's)",
                            "shape " + shape_text(it->second.shape));
         used.insert(full);
-    }, p);
+    });
 }
 
 template <class Net, class T>
 void copy_tensors(const safetensors_file& file, network_parameters<Net, T>& p, const std::string& prefix) {
-    for_each_named_tensor([&](const std::string& name, auto& t) { file.copy_to(prefix + name, t); }, p);
+    for_each_saved_tensor(p, [&](const std::string& name, auto& t) { file.copy_to(prefix + name, t); });
 }
 
 template <class Net, class T>
 void add_tensors(safetensors_writer& out, const network_parameters<Net, T>& p, const std::string& prefix) {
-    for_each_named_tensor([&](const std::string& name, const auto& t) { out.add(prefix + name, t); }, p);
+    for_each_saved_tensor(p, [&](const std::string& name, const auto& t) { out.add(prefix + name, t); });
 }
 
 inline void reject_unused(const safetensors_file& file, const std::set<std::string>& used) {

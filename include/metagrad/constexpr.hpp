@@ -1,0 +1,50 @@
+// metagrad/constexpr.hpp: every area that works in constant evaluation (no files, no heap, no
+// clock): what a compile-time network, its training step and its gradient check need. It parses
+// in a fraction of the time of metagrad.hpp, which adds data sets, files and the training loop.
+#pragma once
+
+// math: constant-evaluable elementary functions
+#include "metagrad/math/exp.hpp"
+#include "metagrad/math/log.hpp"
+#include "metagrad/math/sqrt.hpp"
+#include "metagrad/math/tanh.hpp"
+
+// core: shapes, tensors, lazy expressions, the layer concept, the network type
+#include "metagrad/core/shape.hpp"
+#include "metagrad/core/expression.hpp"
+#include "metagrad/core/tensor.hpp"
+#include "metagrad/core/elementwise.hpp"
+#include "metagrad/core/transpose.hpp"
+#include "metagrad/core/matmul.hpp"
+#include "metagrad/core/reshape.hpp"
+#include "metagrad/core/broadcast.hpp"
+#include "metagrad/core/reduce.hpp"
+#include "metagrad/core/layer.hpp"
+#include "metagrad/core/parameters.hpp"
+#include "metagrad/core/network.hpp"
+
+// layers: one per header
+#include "metagrad/layers/activation.hpp"
+#include "metagrad/layers/dense.hpp"
+#include "metagrad/layers/identity.hpp"
+#include "metagrad/layers/leaky_relu.hpp"
+#include "metagrad/layers/relu.hpp"
+#include "metagrad/layers/sigmoid.hpp"
+#include "metagrad/layers/softmax.hpp"
+#include "metagrad/layers/tanh.hpp"
+
+// losses, optimizers, learning-rate schedules, initialization
+#include "metagrad/losses/loss.hpp"
+#include "metagrad/losses/softmax_cross_entropy.hpp"
+#include "metagrad/losses/squared_error.hpp"
+#include "metagrad/optim/adam.hpp"
+#include "metagrad/optim/momentum.hpp"
+#include "metagrad/optim/schedule.hpp"
+#include "metagrad/optim/sgd.hpp"
+#include "metagrad/init/random.hpp"
+#include "metagrad/init/initializers.hpp"
+
+// one training step, and checking gradients
+#include "metagrad/train/workspace.hpp"
+#include "metagrad/train/step.hpp"
+#include "metagrad/check/gradcheck.hpp"
