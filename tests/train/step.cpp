@@ -67,6 +67,22 @@ BOOST_AUTO_TEST_CASE(runtime_step_is_forward_loss_backward_update) {
     BOOST_TEST((p == expected_after));
 }
 
+BOOST_AUTO_TEST_CASE(runtime_workspace_step_equals_the_value_step) {
+    // The in-place step (which skips the input's gradient) gives the same loss and parameter
+    // gradients as the step that returns everything by value, bit for bit, for a network that
+    // starts with a layer without parameters too.
+    using padded = mg::sequential<mg::input<3>, mg::relu, mg::dense<8>, mg::tanh_layer, mg::dense<2>>;
+    const auto p = random_parameters<padded, double>();
+    const auto x = random_tensor<double, mg::shape<5, 3>>(0.05);
+    const auto y = random_tensor<double, mg::shape<5, 2>>();
+    const auto expected = mg::value_and_gradient(p, x, y, mg::squared_error{});
+    mg::workspace<padded, double, mg::shape<5, 3>> ws;
+    const double loss = mg::value_and_gradient(p, x, y, mg::squared_error{}, ws);
+    BOOST_TEST(loss == expected.loss);
+    BOOST_TEST((ws.gradient.parameters == expected.gradient));
+    BOOST_TEST((ws.trace.output() == padded::forward(p, x)));
+}
+
 template <class T, std::size_t Batch>
 void check_learning() {
     auto p = random_parameters<net, T>();
