@@ -81,6 +81,7 @@ int main(int argc, char** argv) try {
     for (auto* d : {&train, &validation, &test}) mg::scale_to_unit(*d, 0.0f, 255.0f);
     // [data]
     std::printf("Fashion-MNIST: %zu training, %zu validation, %zu test images\n", train.size(), validation.size(), test.size());
+    std::fputs(mg::summary_table<network, float, mg::adam<network, float>, batch_size>().c_str(), stdout);
 
     // [model]
     // 235,146 parameters and Adam's two moments: on the heap, made once.

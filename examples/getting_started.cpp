@@ -11,7 +11,7 @@ namespace mg = metagrad;
 // later layers take their input size from the previous layer's output.
 using xor_network = mg::sequential<mg::dense<2, 8>, mg::tanh_layer, mg::dense<1>>;
 static_assert(std::is_same_v<xor_network::output_shape, mg::shape<1>>);
-static_assert(xor_network::parameter_count<float> == 2 * 8 + 8 + 8 * 1 + 1);
+static_assert(xor_network::parameter_count == 2 * 8 + 8 + 8 * 1 + 1);
 // [network]
 
 // [data]

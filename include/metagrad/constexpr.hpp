@@ -22,6 +22,7 @@
 #include "metagrad/core/layer.hpp"
 #include "metagrad/core/parameters.hpp"
 #include "metagrad/core/network.hpp"
+#include "metagrad/core/summary.hpp"
 
 // layers: one per header
 #include "metagrad/layers/activation.hpp"

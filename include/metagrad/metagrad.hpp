@@ -17,6 +17,9 @@
 #include "metagrad/io/safetensors.hpp"
 #include "metagrad/io/checkpoint.hpp"
 
+// text from types: summaries
+#include "metagrad/report/summary_table.hpp"
+
 // the training loop
 #include "metagrad/train/metrics.hpp"
 #include "metagrad/train/position.hpp"

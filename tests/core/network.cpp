@@ -1,5 +1,7 @@
 // Tests of include/metagrad/core/network.hpp: shape inference, composition of 1, 2 and 8 layers,
 // generated gradients, batches, slices, parameter bookkeeping and the non-failing predicates.
+#include <string>
+
 #include <boost/test/unit_test.hpp>
 
 #include "../support.hpp"
@@ -13,7 +15,7 @@ static_assert(std::is_same_v<homework::input_shape, mg::shape<4>>);
 static_assert(std::is_same_v<homework::shape_at<1>, mg::shape<3>>);
 static_assert(std::is_same_v<homework::shape_at<3>, mg::shape<2>>);
 static_assert(std::is_same_v<homework::output_shape, mg::shape<1>>);
-static_assert(homework::depth == 5 && homework::parameter_count<double> == 26 && homework::valid);
+static_assert(homework::depth == 5 && homework::parameter_count == 26 && homework::valid);
 static_assert(homework::parameters<double>::count == 26);
 static_assert(std::is_same_v<std::remove_cvref_t<decltype(std::declval<homework::parameters<float>&>().layer<2>())>,
                              mg::dense_parameters<float, 3, 2>>);
@@ -26,7 +28,7 @@ static_assert(std::is_same_v<std::remove_cvref_t<decltype(std::declval<batch_act
 // Sizes written once: dense<Out> takes its input from the layer before.
 using inferred = mg::sequential<mg::input<5>, mg::dense<8>, mg::tanh_layer, mg::dense<2>, mg::softmax>;
 static_assert(std::is_same_v<inferred::output_shape, mg::shape<2>>);
-static_assert(inferred::parameter_count<double> == 5 * 8 + 8 + 8 * 2 + 2);
+static_assert(inferred::parameter_count == 5 * 8 + 8 + 8 * 2 + 2);
 // Slices are networks too.
 static_assert(std::is_same_v<homework::slice<2, 4>, mg::network<mg::shape<3>, mg::dense<3, 2>, mg::relu>>);
 // Non-failing predicates.
@@ -128,3 +130,24 @@ BOOST_AUTO_TEST_CASE(runtime_parameters_compare_and_cast) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The summary is computed from the type alone.
+namespace summary_tests {
+using summary = mg::network_summary<homework>;
+static_assert(summary::parameters == 26);
+static_assert(summary::layers[0].name == "dense" && summary::layers[1].name == "relu");
+static_assert(summary::layers[0].parameters == 15 && summary::layers[2].parameters == 8 && summary::layers[4].parameters == 3);
+static_assert(summary::layers[2].output_rank == 1 && summary::layers[2].output_extents[0] == 2);
+// dense<4, 3>: 12 multiplies, 12 adds (9 between products, 3 with the bias) -> (2 * 4 + 1) * 3.
+static_assert(summary::layers[0].flops == 27 && summary::flops_per_sample == 27 + 3 + 14 + 2 + 5);
+static_assert(summary::activation_scalars == 4 + 3 + 3 + 2 + 2 + 1);
+using mnist = mg::sequential<mg::input<784>, mg::dense<256>, mg::relu, mg::dense<128>, mg::relu, mg::dense<10>>;
+static_assert(mg::network_summary<mnist>::parameters == 235146 && mg::network_summary<mnist>::layers[0].flops == 0);
+}  // namespace summary_tests
+
+BOOST_AUTO_TEST_CASE(the_summary_prints_as_a_table) {
+    const std::string table = mg::summary_table<homework, double, mg::adam<homework, double>>();
+    BOOST_TEST(table.find("0      dense       (3)                         15              27\n") != std::string::npos);
+    BOOST_TEST(table.find("total                                          26              51\n") != std::string::npos);
+    BOOST_TEST(table.find("parameters 208 B, activations 120 B per sample, optimizer state 416 B") != std::string::npos);
+}

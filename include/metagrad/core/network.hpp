@@ -304,8 +304,8 @@ struct network {
     template <class T>
     using parameters = network_parameters<network, T>;
 
-    template <class T>
-    static constexpr std::size_t parameter_count = detail::total_scalars<parameter_tuple<T>>::value;
+    /// The number of scalar parameters (the same for every element type).
+    static constexpr std::size_t parameter_count = detail::total_scalars<parameter_tuple<float>>::value;
 
     /// The activations of a forward pass on input shape `X` (sample or batch).
     template <class T, class X>

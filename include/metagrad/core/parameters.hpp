@@ -71,7 +71,7 @@ struct network_parameters {
     }
 
     /// The number of scalar parameters.
-    static constexpr std::size_t count = Net::template parameter_count<T>;
+    static constexpr std::size_t count = Net::parameter_count;
 
     /// The same parameters in element type `U` (e.g. double for a precise gradient check).
     template <class U>

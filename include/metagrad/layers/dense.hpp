@@ -45,6 +45,11 @@ struct dense_maths {
     template <class T, class S>
     using parameters = dense_parameters<T, S::last, Out>;
 
+    /// Floating-point operations of the forward pass on one sample of shape `S`: a multiply and
+    /// an add per weight, and the bias.
+    template <class S>
+    static constexpr std::size_t flops = (2 * S::last + 1) * Out * (S::size / S::last);
+
     // Y = X W^T + 1 b^T   (X: rows x In, W: Out x In, Y: rows x Out). The product is assigned on
     // its own so that eval/ can run it as a matrix kernel; the bias is added in a second pass.
     template <class T, class S, class P>

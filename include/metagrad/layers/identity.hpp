@@ -18,6 +18,8 @@ struct identity {
     using output_shape = S;
     template <class T, class S>
     using parameters = no_parameters;
+    template <class S>
+    static constexpr std::size_t flops = 0;
 
     template <class T, class S>
     static constexpr tensor<T, S> forward(const no_parameters&, const tensor<T, S>& x) {

@@ -27,6 +27,7 @@ namespace detail {
 template <bool Decoupled, class Net, class T>
 struct adam_family {
     using parameters_type = network_parameters<Net, T>;
+    static constexpr std::size_t state_copies = 2;  // copies of the parameters it keeps
 
     adam_options<T> options{};
     parameters_type first_moment{};

@@ -26,6 +26,7 @@ struct sgd_momentum_options {
 template <class Net, class T>
 struct sgd_momentum {
     static constexpr std::string_view name = "sgd_momentum";
+    static constexpr std::size_t state_copies = 1;  // copies of the parameters it keeps
     using parameters_type = network_parameters<Net, T>;
 
     sgd_momentum_options<T> options{};

@@ -1,6 +1,8 @@
 // metagrad::sgd: plain stochastic gradient descent, p <- p - learning_rate * g.
 #pragma once
 
+#include <cstddef>
+
 #include "metagrad/core/parameters.hpp"
 
 namespace metagrad {
@@ -9,6 +11,7 @@ namespace metagrad {
 /// nothing. Optimizers take (parameters, gradients of the same type).
 template <class T>
 struct sgd {
+    static constexpr std::size_t state_copies = 0;  // copies of the parameters it keeps
     T learning_rate{};
 
     template <class Net>
