@@ -57,6 +57,39 @@ static_assert(fixed_check<good>() < 1e-8);
 static_assert(fixed_check<bad_activation>() > 1e-2);
 static_assert(fixed_check<bad_parameters>() > 1e-2);
 
+// The directional check: one random direction, cheap enough for an 8-16-16-1 MLP (433
+// parameters) in a static_assert under both compilers' default constexpr limits, and it
+// rejects the wrong gradients above as well.
+namespace {
+using mlp = mg::sequential<mg::dense<8, 16>, mg::tanh_layer, mg::dense<16>, mg::tanh_layer, mg::dense<1>>;
+static_assert(mlp::parameter_count == 433);
+
+template <class Net, std::size_t Batch, std::size_t In, std::size_t Out>
+constexpr double directional_check(std::uint64_t seed = 1) {
+    typename Net::template parameters<double> p;
+    mg::random_generator g(3);
+    mg::initialize(p, mg::glorot_uniform{}, g);
+    for (auto& b : p.template layer<0>().bias) b = g.uniform<double>(0.05, 0.3);  // keeps ReLUs away from the kink
+    mg::tensor<double, mg::shape<Batch, In>> x;
+    mg::tensor<double, mg::shape<Batch, Out>> y;
+    for (auto& v : x) v = g.uniform<double>(0.1, 1);
+    for (auto& v : y) v = g.uniform<double>(-1, 1);
+    return mg::directional_gradcheck(p, x, y, mg::mse{}, 1, seed);
+}
+}  // namespace
+
+static_assert(directional_check<mlp, 4, 8, 1>() < 1e-8);
+static_assert(directional_check<bad_activation, 2, 3, 2>() > 1e-3);
+static_assert(directional_check<bad_parameters, 2, 3, 2>() > 1e-3);
+
+BOOST_AUTO_TEST_CASE(runtime_directional_check_agrees_and_rejects) {
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+        BOOST_TEST((directional_check<mlp, 4, 8, 1>(seed) < 1e-8));
+        BOOST_TEST((directional_check<bad_activation, 2, 3, 2>(seed) > 1e-3));
+        BOOST_TEST((directional_check<bad_parameters, 2, 3, 2>(seed) > 1e-3));
+    }
+}
+
 BOOST_AUTO_TEST_SUITE(gradcheck)
 
 BOOST_AUTO_TEST_CASE(runtime_rejects_wrong_gradients) {

@@ -25,6 +25,25 @@ inline auto strided_view(const E& e) {
     return strided<value_type_of<E>, V::view_row_stride, V::view_column_stride>{e.view_data()};
 }
 
+/// The reference product (sums in the order of core/matmul.hpp, so values are the same) read
+/// straight from memory: in constant evaluation every call costs, and this makes a product of
+/// operands in memory several times cheaper to evaluate than going through the nodes.
+template <class Data, class E>
+constexpr void reference_product(Data& out, const E& e) {
+    using P = std::remove_cvref_t<E>;
+    using L = std::remove_cvref_t<decltype(e.left)>;
+    using R = std::remove_cvref_t<decltype(e.right)>;
+    const auto* a = e.left.view_data();
+    const auto* b = e.right.view_data();
+    for (std::size_t r = 0; r < P::rows; ++r)
+        for (std::size_t c = 0; c < P::columns; ++c) {
+            value_type_of<E> sum{};
+            for (std::size_t k = 0; k < P::inner; ++k)
+                sum += a[r * L::view_row_stride + k * L::view_column_stride] * b[k * R::view_row_stride + c * R::view_column_stride];
+            out[r * P::columns + c] = sum;
+        }
+}
+
 template <class E>
 inline void run_product(value_type_of<E>* out, const E& e) {
     using P = std::remove_cvref_t<E>;
@@ -49,10 +68,11 @@ template <class Data, expression E>
 constexpr void assign_to_fresh(Data& out, const E& e) {
     using S = shape_of<E>;
     if constexpr (detail::kernel_product<E>) {
-        if (!std::is_constant_evaluated()) {
+        if (std::is_constant_evaluated())
+            detail::reference_product(out, e);
+        else
             detail::run_product(out.data(), e);
-            return;
-        }
+        return;
     }
     if constexpr (S::rank == 2 && metagrad::detail::has_at<E>) {
         // Structural nodes answer (row, column) directly: no division per element.
