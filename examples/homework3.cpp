@@ -20,6 +20,7 @@
 #include <string>
 
 #include "metagrad/constexpr.hpp"
+#include "metagrad/report/derivation.hpp"
 #include "print.hpp"
 
 namespace mg = metagrad;
@@ -132,8 +133,8 @@ static_assert(mg::gradcheck(params, x, y, mg::squared_error{}) < 1e-6);
 
 // ---- Output -------------------------------------------------------------------------------------
 namespace {
-void answer(const char* question, const char* formula, const std::string& value, const char* note = nullptr) {
-    std::printf("%-4s %-44s = %s\n", question, formula, value.c_str());
+void answer(const char* question, const std::string& formula, const std::string& value, const char* note = nullptr) {
+    std::printf("%-4s %s\n     = %s\n", question, formula.c_str(), value.c_str());
     if (note) std::printf("     note: %s\n", note);
 }
 std::string number(double v) { return examples::format_number(v); }
@@ -158,35 +159,38 @@ int main() {
                 number(trace.output()[0]).c_str(), number(mg::squared_error::value(trace.output(), y)).c_str(),
                 number(delta).c_str());
 
-    answer("Q1", "dl/dW^3_11 = delta h^2_1", at(dl_dW3, 0, 0), "the homework writes sigma for delta");
-    answer("Q2", "dl/dW^3_12 = delta h^2_2", at(dl_dW3, 0, 1));
-    answer("Q3", "dl/dW^3 = delta (h^2)^T", format(dl_dW3));
-    answer("Q4", "dl/dh^2_1 = W^3_11 delta", at(dl_dh2, 0));
-    answer("Q5", "dl/dh^2 = delta (W^3)^T", format(dl_dh2));
-    answer("Q6", "sigma'(z) = 1 if z > 0 else 0; sigma'(z^1)", format(relu_derivative(z1)));
-    answer("", "sigma'(z^2)", format(relu_derivative(z2)));
-    answer("Q7", "dh^2_1/dW^2_1j = sigma'(z^2_1) h^1_j", row(dh2_1_dW2, 0),
+    // Every formula below is derived by the library from the network type (report/derivation.hpp);
+    // only the values are this file's.
+    // [derivation]
+    const mg::derivation<homework_network, mg::squared_error> d;
+    std::printf("%s, where %s is the network output; sigma is the ReLU.\n\n", d.delta().c_str(), d.activation(5).c_str());
+    answer("Q1", d.weight_gradient_element(3, "1", "1"), at(dl_dW3, 0, 0), "the homework writes sigma for delta");
+    answer("Q2", d.weight_gradient_element(3, "1", "2"), at(dl_dW3, 0, 1));
+    answer("Q3", d.weight_gradient(3), format(dl_dW3));
+    answer("Q4", d.activation_gradient_element(4, "1"), at(dl_dh2, 0));
+    answer("Q5", d.activation_gradient(4), format(dl_dh2));
+    answer("Q6", d.activation_derivative(1) + "; at z^1", format(relu_derivative(z1)));
+    answer("", "at z^2", format(relu_derivative(z2)));
+    answer("Q7", d.local_weight_jacobian_element(2, "1", "1"), row(dh2_1_dW2, 0),
            "the homework gives sigma(z^1_j) = h^1_j alone: it drops sigma'(z^2_1)");
-    answer("Q8", "dh^2_1/dW^2_2j = 0 (h^2_1 ignores row 2)",
-           row(dh2_1_dW2, 1),
+    answer("Q8", d.local_weight_jacobian_element(2, "1", "2"), row(dh2_1_dW2, 1),
            "the homework repeats Q7's row; h^2_1 does not depend on W^2_2j");
-    answer("Q9", "dh^2_1/dW^2 = [sigma'(z^2_1) (h^1)^T; 0]", format(dh2_1_dW2), "second row is 0, not a copy of the first");
-    answer("Q10", "dl/dW^2_ij = delta W^3_1i sigma'(z^2_i) h^1_j", at(dl_dW2, 0, 0) + " (i = j = 1)",
-           "the homework drops sigma'(z^2_i)");
-    answer("Q11", "dl/dW^2 = (dl/dh^2 * sigma'(z^2)) (h^1)^T", format(dl_dW2),
+    answer("Q9", d.local_weight_jacobian(2, 1), format(dh2_1_dW2), "second row is 0, not a copy of the first");
+    answer("Q10", d.weight_gradient_element(2), at(dl_dW2, 0, 0) + " (i = j = 1)", "the homework drops sigma'(z^2_i)");
+    answer("Q11", d.weight_gradient(2), format(dl_dW2),
            "row 2 is 0 because z^2_2 < 0; the homework's formula gives a non-zero row");
-    answer("Q12", "dh^2_1/dh^1_j = sigma'(z^2_1) W^2_1j", row(dh2_dh1, 0),
-           "the homework drops sigma'(z^2_1)");
-    answer("Q13", "dh^2/dh^1 = diag(sigma'(z^2)) W^2 (2 x 3)", format(dh2_dh1),
-           "the homework gives only the first row, without sigma'");
-    answer("Q14", "dl/dh^1_j = sum_i delta W^3_1i sigma'(z^2_i) W^2_ij", at(dl_dh1, 0) + " (j = 1)",
-           "the homework drops sigma'(z^2_i)");
-    answer("Q15", "dl/dh^1 = (W^2)^T (dl/dh^2 * sigma'(z^2))", format(dl_dh1));
-    answer("Q16", "dl/dW^1_ij = dl/dh^1_i sigma'(z^1_i) x_j", at(dl_dW1, 0, 0) + " (i = j = 1)",
+    answer("Q12", d.local_input_jacobian_element(2, "1"), row(dh2_dh1, 0), "the homework drops sigma'(z^2_1)");
+    answer("Q13", d.local_input_jacobian(2), format(dh2_dh1), "the homework gives only the first row, without sigma'");
+    answer("Q14", d.activation_gradient_element(2), at(dl_dh1, 0) + " (j = 1)", "the homework drops sigma'(z^2_m)");
+    answer("Q15", d.activation_gradient(2), format(dl_dh1));
+    answer("Q16", d.weight_gradient_element(1), at(dl_dW1, 0, 0) + " (i = j = 1)",
            "the homework sums over k instead of taking row i, and drops sigma'(z^1_i)");
-    answer("Q17", "dl/dW^1 = (dl/dh^1 * sigma'(z^1)) x^T", format(dl_dW1),
+    answer("Q17", d.weight_gradient(1), format(dl_dW1),
            "rows differ (row 2 is 0 since z^1_2 < 0); the homework's rows are all equal");
 
+    std::printf("\nThe chain rule of the generated backward pass, in LaTeX:\n%s",
+                mg::derivation<homework_network, mg::squared_error>(mg::notation::latex).chain_rule().c_str());
+    // [derivation]
     std::printf("\nEvery value above equals central finite differences to %g, checked by static_assert at"
                 " compile time;\nthe whole network's gradcheck (all 26 parameters and the input) is below 1e-6.\n",
                 tolerance);

@@ -19,6 +19,7 @@
 
 // text from types: summaries
 #include "metagrad/report/summary_table.hpp"
+#include "metagrad/report/derivation.hpp"
 
 // the training loop
 #include "metagrad/train/metrics.hpp"
