@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Compile time and compiler peak memory of an MLP as its depth grows (1, 8, 32, 64 layers:
+# dense and relu alternating) at two widths, with g++ and clang++ at -O0: a network type, a
+# training step and a forward pass instantiated for it. Median of N runs (default 3).
+# Usage: bash benchmarks/compile_depth.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time: apt-get install time" >&2; exit 1; }
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+source_for() {  # depth width
+    local depth=$1 width=$2 layers="" i
+    for ((i = 0; i < depth; ++i)); do
+        if ((i % 2 == 0)); then layers+=", mg::dense<$width>"; else layers+=", mg::relu"; fi
+    done
+    cat <<SOURCE
+#include "metagrad/constexpr.hpp"
+namespace mg = metagrad;
+using net = mg::sequential<mg::input<$width>$layers>;
+int main() {
+    static net::parameters<float> p;
+    mg::tensor<float, mg::shape<4, $width>> x{};
+    mg::tensor<float, mg::batch_of<4, net::output_shape>> y{};
+    mg::sgd<float> sgd{0.01f};
+    return mg::train_step(p, x, y, mg::mse{}, sgd) > 1 ? 1 : 0;
+}
+SOURCE
+}
+
+printf '| layers | width | compiler | median s | peak MiB |\n|---|---|---|---|---|\n'
+for width in 8 64; do
+    for depth in 1 8 32 64; do
+        source_for "$depth" "$width" > "$out/net.cpp"
+        for compiler in g++ clang++; do
+            times=()
+            peak=0
+            for _ in $(seq "$runs"); do
+                start=$(date +%s%N)
+                /usr/bin/time -f '%M' -o "$out/mem" "$compiler" -std=c++20 -O0 -Iinclude -c "$out/net.cpp" -o "$out/net.o"
+                times+=($(( ($(date +%s%N) - start) / 1000000 )))
+                kib=$(cat "$out/mem")
+                (( kib > peak )) && peak=$kib
+            done
+            median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
+            printf '| %d | %d | %s | %d.%02d | %d |\n' "$depth" "$width" "$compiler" $((median / 1000)) $(((median % 1000) / 10)) $((peak / 1024))
+        done
+    done
+done
