@@ -87,15 +87,41 @@ struct dense {
                   "metagrad::dense: write dense<In, Out> or dense<Out>");
 };
 
+/// Diagnostic vocabulary: a dense layer's sizes (`dense_outputs` for `dense<Out>`, whose input
+/// size comes from the previous layer).
 template <std::size_t In, std::size_t Out>
-struct dense<In, Out> : detail::dense_maths<Out> {
-    static_assert(In > 0 && Out > 0, "metagrad::dense: sizes must be positive");
-    using input_shape = shape<In>;
+struct dense_sizes {};
+template <class Sizes>
+inline constexpr bool sizes_are_positive = false;
+template <std::size_t In, std::size_t Out>
+    requires(In > 0 && Out > 0)
+inline constexpr bool sizes_are_positive<dense_sizes<In, Out>> = true;
+template <std::size_t Out>
+struct dense_outputs {};
+template <std::size_t Out>
+    requires(Out > 0)
+inline constexpr bool sizes_are_positive<dense_outputs<Out>> = true;
+
+namespace detail {
+// The check lives in its own class: a failed assertion there leaves the layer type usable, so a
+// network of it reports this one error and not a cascade (clang would otherwise drop the layer).
+template <class Sizes>
+struct check_dense_sizes {
+    // A dense layer needs at least one input and one output.
+    static_assert(sizes_are_positive<Sizes>, "metagrad::dense: sizes must be positive");
+    static constexpr bool value = true;
+};
+}  // namespace detail
+
+template <std::size_t In, std::size_t Out>
+struct dense<In, Out> : detail::dense_maths<(Out > 0 ? Out : 1)> {
+    static_assert(detail::check_dense_sizes<dense_sizes<In, Out>>::value);
+    using input_shape = shape<(In > 0 ? In : 1)>;
 };
 
 template <std::size_t Out>
-struct dense<Out> : detail::dense_maths<Out> {
-    static_assert(Out > 0, "metagrad::dense: sizes must be positive");
+struct dense<Out> : detail::dense_maths<(Out > 0 ? Out : 1)> {
+    static_assert(detail::check_dense_sizes<dense_outputs<Out>>::value);
     /// A dense layer maps vectors; flatten other shapes first.
     template <class S>
     static constexpr bool accepts = S::rank == 1;

@@ -9,6 +9,20 @@
 
 namespace metagrad {
 
+/// Diagnostic vocabulary: an optimizer and the parameters it was asked to update.
+template <class Optimizer>
+struct optimizer_of {};
+template <class Parameters>
+struct parameters_of {};
+
+/// True when the optimizer can update these parameters (it was made for this network and element
+/// type, or works for any, as `sgd<T>` does).
+template <class Optimizer, class Parameters>
+inline constexpr bool optimizer_takes = false;
+template <class Optimizer, class Parameters>
+    requires requires(Optimizer& o, Parameters& p, const Parameters& g) { o.step(p, g); }
+inline constexpr bool optimizer_takes<optimizer_of<Optimizer>, parameters_of<Parameters>> = true;
+
 /// A loss value with the gradients of every parameter.
 template <class T, class Parameters>
 struct loss_and_gradient {
@@ -41,8 +55,12 @@ constexpr auto value_and_gradient(const network_parameters<Net, T>& p, const ten
 template <class Net, class T, class X, class Y, class Loss, class Optimizer>
 constexpr T train_step(network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y, Loss loss,
                        Optimizer& optimizer) {
+    // The optimizer was made for another network's (or element type's) parameters.
+    static_assert(optimizer_takes<optimizer_of<Optimizer>, parameters_of<network_parameters<Net, T>>>,
+                  "metagrad::train_step: the optimizer must be made for the parameters it updates");
     const auto [value, gradient] = value_and_gradient(p, x, y, loss);
-    optimizer.step(p, gradient);
+    if constexpr (optimizer_takes<optimizer_of<Optimizer>, parameters_of<network_parameters<Net, T>>>)
+        optimizer.step(p, gradient);
     return value;
 }
 
@@ -71,8 +89,12 @@ constexpr T value_and_gradient(const network_parameters<Net, T>& p, const tensor
 template <class Net, class T, class X, class Y, class Loss, class Optimizer>
 constexpr T train_step(network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y, Loss loss,
                        Optimizer& optimizer, workspace<Net, T, X>& ws) {
+    // The optimizer was made for another network's (or element type's) parameters.
+    static_assert(optimizer_takes<optimizer_of<Optimizer>, parameters_of<network_parameters<Net, T>>>,
+                  "metagrad::train_step: the optimizer must be made for the parameters it updates");
     const T value = value_and_gradient(p, x, y, loss, ws);
-    optimizer.step(p, ws.gradient.parameters);
+    if constexpr (optimizer_takes<optimizer_of<Optimizer>, parameters_of<network_parameters<Net, T>>>)
+        optimizer.step(p, ws.gradient.parameters);
     return value;
 }
 
