@@ -1,6 +1,10 @@
 // metagrad: layers as types. This umbrella header includes every area, in dependency order.
 #pragma once
 
+// The network type first (it brings its own dependencies): the checks of a layer list live there,
+// and a header included from here is named in one "included from" line, not two.
+#include "metagrad/core/network.hpp"
+
 // Everything that works in constant evaluation: math, core, layers, losses, optimizers,
 // initialization, the training step, the gradient checker.
 #include "metagrad/constexpr.hpp"

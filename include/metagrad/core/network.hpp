@@ -125,41 +125,112 @@ struct role_before<0, From> {
     using type = network_input<From>;
 };
 
-/// The check of one position, indexed so that the compiler names the layer that fails.
-template <std::size_t I, class L, class In>
-constexpr bool check_layer() {
-    if constexpr (std::is_same_v<In, unknown_shape>) {
-        return true;  // an earlier layer was rejected; that is the error to read
-    } else {
-        // This type in the network's list is not a layer (see metagrad::layer in core/layer.hpp).
-        static_assert(is_a_layer<layer_at<I, L>>,
-                      "metagrad::sequential: every type in the list must be a layer");
-        if constexpr (!layer<L>) {
-            return false;
-        } else if constexpr (!fixed_input_matches<L, In>) {
-            // The layer at this position takes another shape than the previous one gives.
-            static_assert(layers_connect<typename role_before<I, In>::type, input_of_layer<I, typename L::input_shape>>,
-                          "metagrad::sequential: each layer's input must match the previous layer's output");
-            return false;
-        } else if constexpr (!layer_accepts<L, In>) {
-            // The layer at this position cannot take the shape the previous layer gives.
-            static_assert(takes_shape<layer_at<I, L>, typename role_before<I, In>::type>,
-                          "metagrad::sequential: a layer cannot take the shape its predecessor gives");
-            return false;
-        } else {
-            // The layer's output_shape, parameters, forward or backward do not work for this shape
-            // (see metagrad::layer_for in core/layer.hpp).
-            static_assert(works_on<layer_at<I, L>, input_of_layer<I, In>>,
-                          "metagrad::sequential: a layer must define its members for the shape it receives");
-            return layer_for<L, In>;
-        }
-    }
+/// What can be wrong at one position of a network, in the order it is checked.
+enum class layer_problem { none, not_a_layer, input_mismatch, rejects_shape, incomplete };
+
+template <class L, class In>
+constexpr layer_problem problem_of() {
+    if constexpr (std::is_same_v<In, unknown_shape>)
+        return layer_problem::none;  // after an earlier problem: that is the one to report
+    else if constexpr (!layer<L>)
+        return layer_problem::not_a_layer;
+    else if constexpr (!fixed_input_matches<L, In>)
+        return layer_problem::input_mismatch;
+    else if constexpr (!layer_accepts<L, In>)
+        return layer_problem::rejects_shape;
+    else if constexpr (!layer_for<L, In>)
+        return layer_problem::incomplete;
+    else
+        return layer_problem::none;
 }
 
+struct problem_at {
+    std::size_t position;
+    layer_problem kind;
+};
+
+/// The first position whose layer does not work where it stands (`position` is the depth when
+/// every layer does). No assertion inside: the network type states the one error itself.
 template <class Shapes, class... Layers, std::size_t... I>
-constexpr bool check_network(std::index_sequence<I...>) {
-    return (check_layer<I, Layers, std::tuple_element_t<I, Shapes>>() && ...);
+constexpr problem_at first_problem(std::index_sequence<I...>) {
+    problem_at found{sizeof...(Layers), layer_problem::none};
+    const layer_problem kinds[] = {problem_of<Layers, std::tuple_element_t<I, Shapes>>()..., layer_problem::none};
+    for (std::size_t i = sizeof...(Layers); i-- > 0;)
+        if (kinds[i] != layer_problem::none) found = {i, kinds[i]};
+    return found;
 }
+
+/// A layer that takes every shape and defines every member: what the assertions name for the
+/// kinds of problem a network does not have, so that they pass.
+struct layer_for_passing_checks {
+    template <class S>
+    using output_shape = S;
+    template <class T, class S>
+    using parameters = no_parameters;
+    template <class T, class S>
+    static constexpr tensor<T, S> forward(const no_parameters&, const tensor<T, S>& x) {
+        return x;
+    }
+    template <class T, class S>
+    static constexpr tensor<T, S> backward(const no_parameters&, const tensor<T, S>&, const tensor<T, S>&,
+                                           const tensor<T, S>& dl_dy, no_parameters&) {
+        return dl_dy;
+    }
+};
+
+/// The types the assertions of `check_layers` name: for the problem found, its position, layer
+/// and shapes; for every other kind, a pair that passes. So each assertion is one template-id,
+/// which both compilers print beside the message.
+template <layer_problem Kind, std::size_t I, class L, class In>
+struct diagnosis {
+    using not_layer = layer_at<0, layer_for_passing_checks>;
+    using connect_from = network_input<shape<1>>;
+    using connect_to = input_of_layer<0, shape<1>>;
+    using taking = layer_at<0, layer_for_passing_checks>;
+    using given = network_input<shape<1>>;
+    using working = layer_at<0, layer_for_passing_checks>;
+    using received = input_of_layer<0, shape<1>>;
+};
+template <std::size_t I, class L, class In>
+struct diagnosis<layer_problem::not_a_layer, I, L, In> : diagnosis<layer_problem::none, I, L, In> {
+    using not_layer = layer_at<I, L>;
+};
+template <std::size_t I, class L, class In>
+struct diagnosis<layer_problem::input_mismatch, I, L, In> : diagnosis<layer_problem::none, I, L, In> {
+    using connect_from = typename role_before<I, In>::type;
+    using connect_to = input_of_layer<I, typename L::input_shape>;
+};
+template <std::size_t I, class L, class In>
+struct diagnosis<layer_problem::rejects_shape, I, L, In> : diagnosis<layer_problem::none, I, L, In> {
+    using taking = layer_at<I, L>;
+    using given = typename role_before<I, In>::type;
+};
+template <std::size_t I, class L, class In>
+struct diagnosis<layer_problem::incomplete, I, L, In> : diagnosis<layer_problem::none, I, L, In> {
+    using working = layer_at<I, L>;
+    using received = input_of_layer<I, In>;
+};
+
+/// The checks of a layer list, in a class of their own: the network type asserts on `value`, so
+/// the error appears where the user first names the network, and a failure here leaves the
+/// network type usable (clang would drop a class whose own assertion fails, and every later use
+/// would add an error).
+template <class D>
+struct check_layers {
+    // This type in the network's list is not a layer (see metagrad::layer in core/layer.hpp):
+    static_assert(is_a_layer<typename D::not_layer>, "metagrad::sequential: every type in the list must be a layer");
+    // The layer at this position takes another shape than the previous one gives:
+    static_assert(layers_connect<typename D::connect_from, typename D::connect_to>,
+                  "metagrad::sequential: each layer's input must match the previous layer's output");
+    // The layer at this position cannot take the shape the previous layer gives:
+    static_assert(takes_shape<typename D::taking, typename D::given>,
+                  "metagrad::sequential: a layer cannot take the shape its predecessor gives");
+    // The layer's output_shape, parameters, forward or backward do not work for the shape it
+    // receives (see metagrad::layer_for in core/layer.hpp):
+    static_assert(works_on<typename D::working, typename D::received>,
+                  "metagrad::sequential: a layer must define its members for the shape it receives");
+    static constexpr bool value = true;
+};
 
 /// The shape of activation `S` when the network input has shape `X` (a sample or a batch).
 template <class X, class Sample, class S>
@@ -293,9 +364,19 @@ struct network {
     template <std::size_t I>
     using layer_type = std::tuple_element_t<I, std::tuple<Layers...>>;
 
-    /// Whether the layers compose; when they do not, a static_assert above has said where.
+private:
+    static constexpr detail::problem_at problem = detail::first_problem<shapes, Layers...>(std::make_index_sequence<depth>{});
+    using diagnosis = detail::diagnosis<problem.kind, problem.position,
+                                        std::tuple_element_t<(problem.position < depth ? problem.position : 0), std::tuple<Layers...>>,
+                                        shape_at<problem.position>>;
+
+public:
+    // Checks every layer where the network type is first used; only the first problem is reported.
+    static_assert(detail::check_layers<diagnosis>::value);
+
+    /// Whether the layers compose; when they do not, a static_assert has said where.
     static constexpr bool valid =
-        detail::check_network<shapes, Layers...>(std::make_index_sequence<depth>{});
+        problem.kind == detail::layer_problem::none && !std::is_same_v<InputShape, detail::unknown_shape>;
 
     template <class T>
     using parameter_tuple =
