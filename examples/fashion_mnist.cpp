@@ -46,19 +46,33 @@ static options parse(int argc, char** argv) {
             std::exit(2);
         }
         const std::string value = argv[++i];
+        const auto number = [&] {
+            std::size_t used = 0;
+            unsigned long long n = 0;
+            try {
+                n = std::stoull(value, &used);
+            } catch (const std::exception&) {
+                used = 0;
+            }
+            if (used != value.size() || value.empty() || value[0] == '-') {
+                std::cerr << "fashion_mnist: " << flag << " needs a non-negative whole number, not '" << value << "'\n";
+                std::exit(2);
+            }
+            return n;
+        };
         if (flag == "--data") o.data = value;
-        else if (flag == "--epochs") o.epochs = std::stoul(value);
-        else if (flag == "--seed") o.seed = std::stoull(value);
+        else if (flag == "--epochs") o.epochs = number();
+        else if (flag == "--seed") o.seed = number();
         else if (flag == "--log") o.log = value;
         else if (flag == "--plot") o.plot = value;
         else if (flag == "--checkpoint") o.checkpoint = value;
         else if (flag == "--resume") o.resume = value;
-        else if (flag == "--stop-after") o.stop_after = std::stoul(value);
-        else if (flag == "--train-samples") o.train_samples = std::stoul(value);
-        else if (flag == "--validation-samples") o.validation_samples = std::stoul(value);
-        else if (flag == "--test-samples") o.test_samples = std::stoul(value);
+        else if (flag == "--stop-after") o.stop_after = number();
+        else if (flag == "--train-samples") o.train_samples = number();
+        else if (flag == "--validation-samples") o.validation_samples = number();
+        else if (flag == "--test-samples") o.test_samples = number();
         else {
-            std::cerr << "fashion_mnist: unknown option " << flag << '\n';
+            std::cerr << "fashion_mnist: unknown option " << flag << " (the options are listed at the top of examples/fashion_mnist.cpp)\n";
             std::exit(2);
         }
     }
