@@ -4,6 +4,7 @@
 #include "metagrad/core/elementwise.hpp"
 #include "metagrad/core/layer.hpp"
 #include "metagrad/core/tensor.hpp"
+#include "metagrad/eval/vector_math.hpp"
 
 namespace metagrad {
 
@@ -12,6 +13,7 @@ namespace metagrad {
 ///
 ///     static constexpr T value(T x);              // y = f(x)
 ///     static constexpr T derivative(T x, T y);    // f'(x), given y = f(x) when that is cheaper
+///     static eval::simd<T> vector_value(eval::simd<T>);  // optional: f on a vector, at run time
 ///
 /// and the layer is `struct my_act : elementwise_activation<my_act> { ... }`.
 template <class F>
@@ -22,8 +24,18 @@ struct elementwise_activation {
     template <class T, class S>
     using parameters = no_parameters;
 
+    // At run time, a function with a vector form (`F::vector_value` on `eval::simd<T>`) runs a
+    // vector of elements at a time; constant evaluation, and other functions, use `F::value`.
     template <class T, class S>
     static constexpr tensor<T, S> forward(const no_parameters&, const tensor<T, S>& x) {
+        if constexpr (requires(eval::simd<T> v) { F::vector_value(v); }) {
+            if (!std::is_constant_evaluated()) {
+                tensor<T, S> y;
+                eval::map_lanes<S::size>(y.data.data(), x.data.data(), [](eval::simd<T> v) { return F::vector_value(v); },
+                                [](T v) { return F::value(v); });
+                return y;
+            }
+        }
         return map([](T v) { return F::value(v); }, x);
     }
 
