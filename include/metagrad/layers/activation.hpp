@@ -13,7 +13,7 @@ namespace metagrad {
 ///
 ///     static constexpr T value(T x);              // y = f(x)
 ///     static constexpr T derivative(T x, T y);    // f'(x), given y = f(x) when that is cheaper
-///     static eval::simd<T> vector_value(eval::simd<T>);  // optional: f on a vector, at run time
+///     template <class T> static eval::simd<T> vector_value(eval::simd<T>);  // optional, run time
 ///
 /// and the layer is `struct my_act : elementwise_activation<my_act> { ... }`.
 template <class F>
@@ -28,10 +28,11 @@ struct elementwise_activation {
     // vector of elements at a time; constant evaluation, and other functions, use `F::value`.
     template <class T, class S>
     static constexpr tensor<T, S> forward(const no_parameters&, const tensor<T, S>& x) {
-        if constexpr (requires(eval::simd<T> v) { F::vector_value(v); }) {
+        // Named with <T>: clang converts between vector types of one size implicitly.
+        if constexpr (requires(eval::simd<T> v) { F::template vector_value<T>(v); }) {
             if (!std::is_constant_evaluated()) {
                 tensor<T, S> y;
-                eval::map_lanes<S::size>(y.data.data(), x.data.data(), [](eval::simd<T> v) { return F::vector_value(v); },
+                eval::map_lanes<S::size>(y.data.data(), x.data.data(), [](eval::simd<T> v) { return F::template vector_value<T>(v); },
                                 [](T v) { return F::value(v); });
                 return y;
             }

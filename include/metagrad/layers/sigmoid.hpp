@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string_view>
+#include <type_traits>
 
 #include "metagrad/layers/activation.hpp"
 #include "metagrad/math/tanh.hpp"
@@ -16,7 +17,11 @@ struct sigmoid : elementwise_activation<sigmoid> {
         return math::sigmoid(x);
     }
     // float at run time: eval/vector_math.hpp, within 1 ulp (tanh) or 2 ulp (sigmoid).
-    static eval::simd<float> vector_value(eval::simd<float> x) { return eval::sigmoid(x); }
+    template <class T>
+        requires std::is_same_v<T, float>
+    static eval::simd<T> vector_value(eval::simd<T> x) {
+        return eval::sigmoid(x);
+    }
     template <class T>
     static constexpr T derivative(T, T y) {
         return y * (T{1} - y);
