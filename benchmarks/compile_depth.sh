@@ -5,6 +5,7 @@
 # Usage: bash benchmarks/compile_depth.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/measure_compile.sh
 runs=${1:-3}
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time: apt-get install time" >&2; exit 1; }
 out=$(mktemp -d)
@@ -34,17 +35,8 @@ for width in 8 64; do
     for depth in 1 8 32 64; do
         source_for "$depth" "$width" > "$out/net.cpp"
         for compiler in g++ clang++; do
-            times=()
-            peak=0
-            for _ in $(seq "$runs"); do
-                start=$(date +%s%N)
-                /usr/bin/time -f '%M' -o "$out/mem" "$compiler" -std=c++20 -O0 -Iinclude -c "$out/net.cpp" -o "$out/net.o"
-                times+=($(( ($(date +%s%N) - start) / 1000000 )))
-                kib=$(cat "$out/mem")
-                (( kib > peak )) && peak=$kib
-            done
-            median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
-            printf '| %d | %d | %s | %d.%02d | %d |\n' "$depth" "$width" "$compiler" $((median / 1000)) $(((median % 1000) / 10)) $((peak / 1024))
+            printf '| %d | %d | %s | %s |\n' "$depth" "$width" "$compiler" \
+                "$(measure_compile "$runs" "$compiler" -std=c++20 -O0 -Iinclude -c "$out/net.cpp" -o "$out/net.o")"
         done
     done
 done

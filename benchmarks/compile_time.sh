@@ -3,6 +3,7 @@
 # the median of N runs (default 5). Usage: bash benchmarks/compile_time.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/measure_compile.sh
 runs=${1:-5}
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time: apt-get install time" >&2; exit 1; }
 out=$(mktemp -d)
@@ -11,17 +12,8 @@ printf '| source | compiler | flags | median wall s | peak memory MiB |\n|---|--
 for source in examples/homework3.cpp examples/getting_started.cpp examples/fashion_mnist.cpp; do
     for compiler in g++ clang++; do
         for flags in -O0 -O2; do
-            times=()
-            peak=0
-            for _ in $(seq "$runs"); do
-                start=$(date +%s%N)
-                /usr/bin/time -f '%M' -o "$out/mem" "$compiler" -std=c++20 $flags -Iinclude "$source" -o "$out/a.out" -lz
-                times+=($(( ($(date +%s%N) - start) / 1000000 )))
-                kib=$(cat "$out/mem")
-                (( kib > peak )) && peak=$kib
-            done
-            median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
-            printf '| %s | %s | %s | %d.%02d | %d |\n' "$source" "$compiler" "$flags" $((median / 1000)) $(((median % 1000) / 10)) $((peak / 1024))
+            printf '| %s | %s | %s | %s |\n' "$source" "$compiler" "$flags" \
+                "$(measure_compile "$runs" "$compiler" -std=c++20 $flags -Iinclude "$source" -o "$out/a.out" -lz)"
         done
     done
 done

@@ -14,6 +14,7 @@
 #include "metagrad/core/parameters.hpp"
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
+#include "metagrad/layers/identity.hpp"
 
 namespace metagrad {
 
@@ -160,35 +161,17 @@ constexpr problem_at first_problem(std::index_sequence<I...>) {
     return found;
 }
 
-/// A layer that takes every shape and defines every member: what the assertions name for the
-/// kinds of problem a network does not have, so that they pass.
-struct layer_for_passing_checks {
-    template <class S>
-    using output_shape = S;
-    template <class T, class S>
-    using parameters = no_parameters;
-    template <class T, class S>
-    static constexpr tensor<T, S> forward(const no_parameters&, const tensor<T, S>& x) {
-        return x;
-    }
-    template <class T, class S>
-    static constexpr tensor<T, S> backward(const no_parameters&, const tensor<T, S>&, const tensor<T, S>&,
-                                           const tensor<T, S>& dl_dy, no_parameters&) {
-        return dl_dy;
-    }
-};
-
 /// The types the assertions of `check_layers` name: for the problem found, its position, layer
-/// and shapes; for every other kind, a pair that passes. So each assertion is one template-id,
+/// and shapes; for every other kind, a pair that passes (`identity` takes every shape). So each assertion is one template-id,
 /// which both compilers print beside the message.
 template <layer_problem Kind, std::size_t I, class L, class In>
 struct diagnosis {
-    using not_layer = layer_at<0, layer_for_passing_checks>;
+    using not_layer = layer_at<0, identity>;
     using connect_from = network_input<shape<1>>;
     using connect_to = input_of_layer<0, shape<1>>;
-    using taking = layer_at<0, layer_for_passing_checks>;
+    using taking = layer_at<0, identity>;
     using given = network_input<shape<1>>;
-    using working = layer_at<0, layer_for_passing_checks>;
+    using working = layer_at<0, identity>;
     using received = input_of_layer<0, shape<1>>;
 };
 template <std::size_t I, class L, class In>

@@ -10,13 +10,8 @@
 namespace metagrad::eval {
 
 namespace detail {
-template <class T, class I>
-struct simd_int_of;
-template <>
-struct simd_int_of<float, std::int32_t> {
-    typedef std::int32_t type __attribute__((vector_size(simd_bytes)));
-};
-using int_lanes = simd_int_of<float, std::int32_t>::type;
+/// 32-bit integers, as many as a float vector has lanes: exponent bits are built in them.
+typedef std::int32_t int_lanes __attribute__((vector_size(simd_bytes)));
 }  // namespace detail
 
 /// e^x on every lane, for x in [-87, 88] (clamped outside): x = k ln2 + r with |r| <= ln2/2
