@@ -63,6 +63,62 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(kernels_agree_with_the_reference_sum_run_time, T, 
     check_layouts<T, 4, 16, 24>();   // whole tiles
     check_layouts<T, 9, 33, 50>();   // tiles and remainders
     check_layouts<T, 64, 100, 37>();
+    check_layouts<T, 1, 64, 31>();    // one row: wide dot tiles, then halves down to one column
+    check_layouts<T, 1, 784, 40>();   // one row over a long inner extent
+    check_layouts<T, 17, 70, 100>();  // eight-row panels and a lone row; inner remainder
+    check_layouts<T, 5, 130, 19>();
+}
+
+// A product plus a vector on every row (the dense layer's forward pass), which the kernels add
+// as they store: both operand layouts, against the reference sum plus the vector.
+template <class T, std::size_t R, std::size_t K, std::size_t C>
+void check_biased() {
+    const auto a = random_tensor<T, mg::shape<R, K>>();
+    const auto b = random_tensor<T, mg::shape<K, C>>();
+    const auto bt = random_tensor<T, mg::shape<C, K>>();
+    const auto bias = random_tensor<T, mg::shape<C>>();
+    const double tolerance = (sizeof(T) == 4 ? 1e-5 : 1e-13) * static_cast<double>(K + 1);
+    const mg::matrix<T, R, C> nn = mg::matmul(a, b) + mg::broadcast_rows<R>(bias);
+    const mg::matrix<T, R, C> nt = mg::matmul(a, mg::transpose(bt)) + mg::broadcast_rows<R>(bias);
+    double worst = 0;
+    for (std::size_t r = 0; r < R; ++r)
+        for (std::size_t c = 0; c < C; ++c) {
+            worst = std::max(worst, std::abs(nn.at(r, c) - (reference(a, b, r, c) + bias[c])));
+            worst = std::max(worst, std::abs(nt.at(r, c) - (reference(a, mg::transpose(bt), r, c) + bias[c])));
+        }
+    BOOST_TEST(worst <= tolerance);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(kernels_add_a_row_vector_as_they_store_run_time, T, element_types) {
+    check_biased<T, 1, 3, 2>();
+    check_biased<T, 1, 100, 37>();
+    check_biased<T, 9, 33, 50>();
+    check_biased<T, 64, 48, 20>();
+}
+
+// The transposing reduction: N vectors whose lane sums are known exactly.
+template <class T, std::size_t N>
+void check_lane_sums() {
+    constexpr std::size_t w = mg::eval::lanes<T>;
+    mg::eval::simd<T> v[N];
+    for (std::size_t i = 0; i < N; ++i)
+        for (std::size_t l = 0; l < w; ++l) v[i][l] = static_cast<T>(1000 * i + l * l);
+    T sums[N];
+    mg::eval::sum_lanes_of<N, T>(v, sums);
+    for (std::size_t i = 0; i < N; ++i) {
+        T expected = 0;
+        for (std::size_t l = 0; l < w; ++l) expected += static_cast<T>(1000 * i + l * l);
+        BOOST_TEST(sums[i] == expected);
+    }
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(lane_sums_of_many_vectors_run_time, T, element_types) {
+    check_lane_sums<T, 1>();
+    check_lane_sums<T, 2>();
+    check_lane_sums<T, 4>();
+    check_lane_sums<T, 8>();
+    check_lane_sums<T, 16>();
+    check_lane_sums<T, 32>();
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(assigning_a_product_to_its_operand_is_safe_run_time, T, element_types) {

@@ -14,6 +14,7 @@ struct broadcast_rows_node {
     using shape_type = shape<Rows, shape_of<E>::size>;
     static constexpr bool is_metagrad_expression = true;
     static constexpr bool elementwise = false;  // element (r, c) reads element c
+    using operand_type = E;
 
     stored<E> operand;
 

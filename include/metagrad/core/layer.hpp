@@ -54,6 +54,16 @@ struct probe_shape<L> {
 ///
 /// `backward` returns dl/dx and writes dl/dp. Parameters depend on the sample shape only, so a
 /// batch (a leading extent) reuses them. See `examples/custom_layer.cpp`.
+///
+/// A layer may also write its results into tensors the network owns, which spares a copy of
+/// every batch-sized result (`y` and `dl_dx` are never operands). It says so by naming itself:
+///
+///     using writes_into = my_layer;
+///     static void forward_into(const P&, const tensor<T, S>& x, tensor<T, output_shape<S>>& y);
+///     static void backward_into(const P&, x, y, dl_dy, P& dl_dp, tensor<T, S>& dl_dx);
+///
+/// A class derived from such a layer inherits a `writes_into` that names its base, so one that
+/// overrides `forward` or `backward` gets its own passes used, not the inherited `_into` ones.
 template <class L, class S>
 concept layer_for =
     shape_type<S> &&
@@ -66,6 +76,10 @@ concept layer_for =
         { L::forward(p, x) } -> std::same_as<tensor<double, typename L::template output_shape<S>>>;
         { L::backward(p, x, y, y, dp) } -> std::same_as<tensor<double, S>>;
     };
+
+/// Whether the network may call `L::forward_into` and `L::backward_into` (see above).
+template <class L>
+concept writes_into = requires { typename L::writes_into; } && std::is_same_v<typename L::writes_into, L>;
 
 /// `L` is a layer type (checked on its own input shape, or on a vector if it has none).
 template <class L>

@@ -310,6 +310,24 @@ template <class T, class X, class In, class... S>
 struct activations_of<T, X, In, std::tuple<S...>> {
     using type = activations<T, typename with_batch_of<X, In, S>::type...>;
 };
+
+// A layer's passes written into tensors the network owns: `forward_into` and `backward_into`
+// where the layer has them (no temporary, no copy of a batch-sized tensor), otherwise the
+// value-returning `forward` and `backward` every layer has.
+template <class L, class P, class X, class Y>
+constexpr void layer_forward_into(const P& p, const X& x, Y& y) {
+    if constexpr (writes_into<L>)
+        L::forward_into(p, x, y);
+    else
+        y = L::forward(p, x);
+}
+template <class L, class P, class X, class Y>
+constexpr void layer_backward_into(const P& p, const X& x, const Y& y, const Y& dl_dy, P& dl_dp, X& dl_dx) {
+    if constexpr (writes_into<L>)
+        L::backward_into(p, x, y, dl_dy, dl_dp, dl_dx);
+    else
+        dl_dx = L::backward(p, x, y, dl_dy, dl_dp);
+}
 }  // namespace detail
 
 template <class InputShape, class... Layers>
@@ -415,7 +433,7 @@ public:
         a.input() = x;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             // Left to right: a fold over the comma operator sequences the layers.
-            ((a.template get<I + 1>() = layer_type<I>::forward(p.template layer<I>(), a.template get<I>())), ...);
+            (detail::layer_forward_into<layer_type<I>>(p.template layer<I>(), a.template get<I>(), a.template get<I + 1>()), ...);
         }(std::make_index_sequence<depth>{});
     }
 
@@ -473,9 +491,9 @@ public:
                 if constexpr (requires { L::backward_parameters(p.template layer<I>(), x, y, dl_dy, dl_dp); })
                     L::backward_parameters(p.template layer<I>(), x, y, dl_dy, dl_dp);
                 else
-                    g.activations.template get<I>() = L::backward(p.template layer<I>(), x, y, dl_dy, dl_dp);
+                    detail::layer_backward_into<L>(p.template layer<I>(), x, y, dl_dy, dl_dp, g.activations.template get<I>());
             } else {
-                g.activations.template get<I>() = L::backward(p.template layer<I>(), x, y, dl_dy, dl_dp);
+                detail::layer_backward_into<L>(p.template layer<I>(), x, y, dl_dy, dl_dp, g.activations.template get<I>());
             }
         };
         [&]<std::size_t... R>(std::index_sequence<R...>) {

@@ -11,6 +11,15 @@
 
 namespace metagrad {
 
+namespace detail {
+/// Tensors of a cache line or more start on a cache-line boundary, so that the run-time kernels'
+/// vector loads do not straddle two lines (a row whose length is a multiple of the vector width
+/// then stays aligned too). Smaller ones keep their natural alignment and size. The value does
+/// not depend on the target, so code built for different instruction sets agrees on layouts.
+template <class T, std::size_t N>
+inline constexpr std::size_t storage_alignment = N * sizeof(T) >= 64 ? 64 : alignof(T);
+}  // namespace detail
+
 /// A tensor of `T` with shape `S`, stored inline (row-major, no heap), usable in constant
 /// expressions. Construct it from its elements (`vector<double, 3>{1, 2, 3}`), from rows
 /// (`matrix<double, 2, 2>{{{1, 2}, {3, 4}}}`), or from any expression of the same shape.
@@ -25,7 +34,7 @@ struct tensor {
     static constexpr bool elementwise = true;
     static constexpr std::size_t size = S::size;
 
-    storage_type data{};
+    alignas(detail::storage_alignment<T, S::size>) storage_type data{};
 
     constexpr tensor() = default;
 

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "metagrad/core/broadcast.hpp"
+#include "metagrad/core/elementwise.hpp"
 #include "metagrad/core/expression.hpp"
 #include "metagrad/eval/matmul_kernel.hpp"
 
@@ -18,6 +20,21 @@ template <class E>
 concept kernel_product = requires { requires std::remove_cvref_t<E>::is_matrix_product; } &&
                          metagrad::detail::in_memory<decltype(std::declval<const E&>().left)> &&
                          metagrad::detail::in_memory<decltype(std::declval<const E&>().right)>;
+
+/// A product plus a vector in memory added to every row (`matmul(x, w) + broadcast_rows(b)`, a
+/// dense layer's forward pass): the kernel adds the vector in its epilogue, so the sum is written
+/// once and not read back.
+template <class E>
+inline constexpr bool is_biased_product = false;
+template <class P, class B>
+inline constexpr bool is_biased_product<metagrad::detail::binary_node<metagrad::detail::plus_fn, P, B>> =
+    kernel_product<P> && requires {
+        requires metagrad::detail::in_memory<decltype(std::declval<const std::remove_cvref_t<B>&>().operand)>;
+        requires std::is_same_v<std::remove_cvref_t<B>, metagrad::detail::broadcast_rows_node<shape_of<P>::template extent<0>,
+                                                                                              typename std::remove_cvref_t<B>::operand_type>>;
+    };
+template <class E>
+concept biased_product = is_biased_product<std::remove_cvref_t<E>>;
 
 template <class E>
 inline auto strided_view(const E& e) {
@@ -45,9 +62,9 @@ constexpr void reference_product(Data& out, const E& e) {
 }
 
 template <class E>
-inline void run_product(value_type_of<E>* out, const E& e) {
+inline void run_product(value_type_of<E>* out, const E& e, const value_type_of<E>* column_bias = nullptr) {
     using P = std::remove_cvref_t<E>;
-    matmul_kernel<P::rows, P::inner, P::columns>(out, strided_view(e.left), strided_view(e.right));
+    matmul_kernel<P::rows, P::inner, P::columns>(out, strided_view(e.left), strided_view(e.right), column_bias);
 }
 
 /// Whether `out[0, n)` shares memory with operand `e`, comparing addresses as integers (`<` on
@@ -67,6 +84,18 @@ inline bool overlaps(const T* out, std::size_t n, const E& e) {
 template <class Data, expression E>
 constexpr void assign_to_fresh(Data& out, const E& e) {
     using S = shape_of<E>;
+    if constexpr (detail::biased_product<E>) {
+        if (std::is_constant_evaluated()) {
+            // The sum, then the bias: the same roundings as assigning the two in turn.
+            detail::reference_product(out, e.left);
+            constexpr std::size_t rows = S::template extent<0>, columns = S::template extent<1>;
+            for (std::size_t r = 0; r < rows; ++r)
+                for (std::size_t c = 0; c < columns; ++c) out[r * columns + c] += e.right.operand[c];
+        } else {
+            detail::run_product(out.data(), e.left, e.right.operand.view_data());
+        }
+        return;
+    }
     if constexpr (detail::kernel_product<E>) {
         if (std::is_constant_evaluated())
             detail::reference_product(out, e);
@@ -97,6 +126,14 @@ constexpr void assign(Tensor& out, const E& e) {
             if (!std::is_constant_evaluated() && !detail::overlaps(out.data.data(), out.size, e.left) &&
                 !detail::overlaps(out.data.data(), out.size, e.right)) {
                 detail::run_product(out.data.data(), e);
+                return;
+            }
+        }
+        if constexpr (detail::biased_product<E>) {
+            if (!std::is_constant_evaluated() && !detail::overlaps(out.data.data(), out.size, e.left.left) &&
+                !detail::overlaps(out.data.data(), out.size, e.left.right) &&
+                !detail::overlaps(out.data.data(), out.size, e.right.operand)) {
+                assign_to_fresh(out.data, e);
                 return;
             }
         }

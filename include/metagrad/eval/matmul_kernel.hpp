@@ -19,11 +19,15 @@ namespace detail {
 
 // Row-panel form, used when B's rows are contiguous: C[r, c0..] = sum_k A(r, k) B[k, c0..].
 // A tile of Rows x Vectors registers accumulates over the whole inner extent, so each loaded
-// vector of B serves `Rows` products and C is written once.
+// vector of B serves `Rows` products, each broadcast of A serves `Vectors`, and C is written once.
 template <std::size_t Rows, std::size_t Vectors, class T, std::size_t K, std::size_t C, class A, class B>
-inline void row_panel_tile(T* out, A a, B b, std::size_t r0, std::size_t c0) {
+inline void row_panel_tile(T* out, A a, B b, const T* bias, std::size_t r0, std::size_t c0) {
     constexpr std::size_t w = lanes<T>;
-    simd<T> acc[Rows][Vectors] = {};
+    simd<T> acc[Rows][Vectors];
+    for (std::size_t j = 0; j < Vectors; ++j) {
+        const simd<T> start = bias ? load(&bias[c0 + j * w]) : simd<T>{};
+        for (std::size_t i = 0; i < Rows; ++i) acc[i][j] = start;
+    }
     for (std::size_t k = 0; k < K; ++k) {
         simd<T> row[Vectors];
         for (std::size_t j = 0; j < Vectors; ++j) row[j] = load(&b.data[k * C + c0 + j * w]);
@@ -36,83 +40,109 @@ inline void row_panel_tile(T* out, A a, B b, std::size_t r0, std::size_t c0) {
         for (std::size_t j = 0; j < Vectors; ++j) store(&out[(r0 + i) * C + c0 + j * w], acc[i][j]);
 }
 
+// All rows of the panel of `Vectors` vectors starting at column c0.
+template <std::size_t Vectors, class T, std::size_t R, std::size_t K, std::size_t C, class A, class B>
+inline void row_panel_columns(T* out, A a, B b, const T* bias, std::size_t c0) {
+    // Rows x Vectors accumulators, Vectors loaded rows of B and a broadcast must fit the registers.
+    constexpr std::size_t rows = simd_registers >= 32 ? 8 : 4;
+    constexpr std::size_t full_rows = R - R % rows;
+    for (std::size_t r0 = 0; r0 < full_rows; r0 += rows) row_panel_tile<rows, Vectors, T, K, C>(out, a, b, bias, r0, c0);
+    for (std::size_t r0 = full_rows; r0 < R; ++r0) row_panel_tile<1, Vectors, T, K, C>(out, a, b, bias, r0, c0);
+}
+
 template <class T, std::size_t R, std::size_t K, std::size_t C, class A, class B>
-inline void row_panel(T* out, A a, B b) {
-    constexpr std::size_t w = lanes<T>, rows = 4, vectors = 3, panel = vectors * w;
-    constexpr std::size_t full_rows = R - R % rows, full_panels = C - C % panel;
-    constexpr std::size_t vector_end = C - C % w;
-    for (std::size_t c0 = 0; c0 < full_panels; c0 += panel) {
-        for (std::size_t r0 = 0; r0 < full_rows; r0 += rows) row_panel_tile<rows, vectors, T, K, C>(out, a, b, r0, c0);
-        for (std::size_t r0 = full_rows; r0 < R; ++r0) row_panel_tile<1, vectors, T, K, C>(out, a, b, r0, c0);
-    }
-    for (std::size_t c0 = full_panels; c0 < vector_end; c0 += w) {
-        for (std::size_t r0 = 0; r0 < full_rows; r0 += rows) row_panel_tile<rows, 1, T, K, C>(out, a, b, r0, c0);
-        for (std::size_t r0 = full_rows; r0 < R; ++r0) row_panel_tile<1, 1, T, K, C>(out, a, b, r0, c0);
-    }
+inline void row_panel(T* out, A a, B b, const T* bias) {
+    constexpr std::size_t w = lanes<T>, vectors = 3, panel = vectors * w;
+    constexpr std::size_t full_panels = C - C % panel, vector_end = C - C % w;
+    for (std::size_t c0 = 0; c0 < full_panels; c0 += panel) row_panel_columns<vectors, T, R, K, C>(out, a, b, bias, c0);
+    for (std::size_t c0 = full_panels; c0 < vector_end; c0 += w) row_panel_columns<1, T, R, K, C>(out, a, b, bias, c0);
     for (std::size_t r = 0; r < R; ++r)
         for (std::size_t c = vector_end; c < C; ++c) {
-            T sum{};
+            T sum = bias ? bias[c] : T{};
             for (std::size_t k = 0; k < K; ++k) sum += a(r, k) * b.data[k * C + c];
             out[r * C + c] = sum;
         }
 }
 
-// Dot form, used when A's rows and B's columns are contiguous (X W^T with W stored by rows):
-// C[r, c] = <A row r, B column c>. A tile of Rows x Columns dot products shares its loads.
-template <std::size_t Rows, std::size_t Columns, class T, std::size_t K, std::size_t C, std::size_t Ars,
-          std::size_t Bcs>
-inline void dot_tile(T* out, const T* a, const T* b, std::size_t r0, std::size_t c0) {
-    constexpr std::size_t w = lanes<T>, vector_end = K - K % w;
-    simd<T> acc[Rows][Columns] = {};
-    for (std::size_t k = 0; k < vector_end; k += w) {
-        simd<T> column[Columns];
-        for (std::size_t j = 0; j < Columns; ++j) column[j] = load(&b[(c0 + j) * Bcs + k]);
-        for (std::size_t i = 0; i < Rows; ++i) {
-            const simd<T> row = load(&a[(r0 + i) * Ars + k]);
-            for (std::size_t j = 0; j < Columns; ++j) acc[i][j] += row * column[j];
-        }
+// Dot form, used when A's rows and B's columns are contiguous (X W^T with W stored by rows, as a
+// dense layer's forward pass reads it): C[r, c] = <A row r, B column c>. A tile of Rows x Columns
+// dot products shares its loads; its Rows * Columns vector accumulators are reduced together
+// (sum_lanes_of), which costs about one shuffle pair per result instead of a horizontal sum.
+template <std::size_t Rows, std::size_t Columns, std::size_t Unroll, class T, std::size_t K, std::size_t C,
+          std::size_t Ars, std::size_t Bcs>
+inline void dot_tile(T* out, const T* a, const T* b, const T* bias, std::size_t r0, std::size_t c0) {
+    constexpr std::size_t w = lanes<T>, step = w * Unroll, n = Rows * Columns;
+    constexpr std::size_t unrolled_end = K - K % step, vector_end = K - K % w;
+    T sums[n] = {};
+    if constexpr (vector_end > 0) {
+        simd<T> acc[Unroll][n] = {};
+        // One moving pointer per operand, the rows and columns at constant offsets from it: with
+        // an index per column, the compiler keeps a pointer per column and runs out of registers.
+        const T* a_k = a + r0 * Ars;
+        const T* b_k = b + c0 * Bcs;
+        const auto accumulate = [&](simd<T>* into, std::size_t offset) {
+            simd<T> column[Columns];
+            for (std::size_t j = 0; j < Columns; ++j) column[j] = load(b_k + j * Bcs + offset);
+            for (std::size_t i = 0; i < Rows; ++i) {
+                const simd<T> row = load(a_k + i * Ars + offset);
+                for (std::size_t j = 0; j < Columns; ++j) into[i * Columns + j] += row * column[j];
+            }
+        };
+        for (std::size_t k = 0; k < unrolled_end; k += step, a_k += step, b_k += step)
+            for (std::size_t u = 0; u < Unroll; ++u) accumulate(acc[u], u * w);
+        for (std::size_t k = unrolled_end; k < vector_end; k += w, a_k += w, b_k += w) accumulate(acc[0], 0);
+        for (std::size_t u = 1; u < Unroll; ++u)
+            for (std::size_t i = 0; i < n; ++i) acc[0][i] += acc[u][i];
+        sum_lanes_of<n, T>(acc[0], sums);
     }
     for (std::size_t i = 0; i < Rows; ++i)
         for (std::size_t j = 0; j < Columns; ++j) {
-            T sum = horizontal_sum<T>(acc[i][j]);
+            T sum = sums[i * Columns + j];
             for (std::size_t k = vector_end; k < K; ++k) sum += a[(r0 + i) * Ars + k] * b[(c0 + j) * Bcs + k];
-            out[(r0 + i) * C + c0 + j] = sum;
+            out[(r0 + i) * C + c0 + j] = bias ? sum + bias[c0 + j] : sum;
         }
 }
 
+// Rows [r0, r0 + Rows) from column `from` on: tiles of Columns, then of halves for the rest.
+template <std::size_t Rows, std::size_t Columns, std::size_t Unroll, class T, std::size_t K, std::size_t C,
+          std::size_t Ars, std::size_t Bcs>
+inline void dot_columns(T* out, const T* a, const T* b, const T* bias, std::size_t r0, std::size_t from) {
+    const std::size_t end = from + (C - from) / Columns * Columns;
+    for (std::size_t c0 = from; c0 < end; c0 += Columns)
+        dot_tile<Rows, Columns, Unroll, T, K, C, Ars, Bcs>(out, a, b, bias, r0, c0);
+    if constexpr (Columns > 1) dot_columns<Rows, Columns / 2, Unroll, T, K, C, Ars, Bcs>(out, a, b, bias, r0, end);
+}
+
 template <class T, std::size_t R, std::size_t K, std::size_t C, std::size_t Ars, std::size_t Bcs>
-inline void dot_form(T* out, const T* a, const T* b) {
-    constexpr std::size_t rows = 4, columns = 2;
-    constexpr std::size_t full_rows = R - R % rows, full_columns = C - C % columns;
-    for (std::size_t r0 = 0; r0 < full_rows; r0 += rows) {
-        for (std::size_t c0 = 0; c0 < full_columns; c0 += columns)
-            dot_tile<rows, columns, T, K, C, Ars, Bcs>(out, a, b, r0, c0);
-        for (std::size_t c0 = full_columns; c0 < C; ++c0) dot_tile<rows, 1, T, K, C, Ars, Bcs>(out, a, b, r0, c0);
-    }
-    for (std::size_t r0 = full_rows; r0 < R; ++r0) {
-        for (std::size_t c0 = 0; c0 < full_columns; c0 += columns)
-            dot_tile<1, columns, T, K, C, Ars, Bcs>(out, a, b, r0, c0);
-        for (std::size_t c0 = full_columns; c0 < C; ++c0) dot_tile<1, 1, T, K, C, Ars, Bcs>(out, a, b, r0, c0);
-    }
+inline void dot_form(T* out, const T* a, const T* b, const T* bias) {
+    // Accumulators, loaded columns and a row must fit the registers: 4 x 4 tiles with 32
+    // registers, 2 x 4 with 16. A lone row (one-sample inference) takes more columns at once, so
+    // that enough independent loads and FMAs are in flight.
+    constexpr std::size_t rows = simd_registers >= 32 ? 4 : 2, columns = 4;
+    constexpr std::size_t lone_columns = 16, lone_unroll = 1;
+    constexpr std::size_t full_rows = R - R % rows;
+    for (std::size_t r0 = 0; r0 < full_rows; r0 += rows) dot_columns<rows, columns, 1, T, K, C, Ars, Bcs>(out, a, b, bias, r0, 0);
+    for (std::size_t r0 = full_rows; r0 < R; ++r0)
+        dot_columns<1, lone_columns, lone_unroll, T, K, C, Ars, Bcs>(out, a, b, bias, r0, 0);
 }
 
 }  // namespace detail
 
-/// `out` (R x C, row-major, not overlapping the operands) = A (R x K) times B (K x C). Chooses the
-/// loop nest from the strides at compile time; the result is deterministic for given shapes and
-/// target, though its rounding differs from the reference loop in `core/matmul.hpp` (the sums
-/// are taken in another order).
+/// `out` (R x C, row-major, not overlapping the operands) = A (R x K) times B (K x C), plus
+/// `column_bias[c]` on every row when it is given. Chooses the loop nest from the strides at
+/// compile time; the result is deterministic for given shapes and target, though its rounding
+/// differs from the reference loop in `core/matmul.hpp` (the sums are taken in another order).
 template <std::size_t R, std::size_t K, std::size_t C, class T, std::size_t Ars, std::size_t Acs, std::size_t Brs,
           std::size_t Bcs>
-inline void matmul_kernel(T* out, strided<T, Ars, Acs> a, strided<T, Brs, Bcs> b) {
+inline void matmul_kernel(T* out, strided<T, Ars, Acs> a, strided<T, Brs, Bcs> b, const T* column_bias = nullptr) {
     if constexpr (Bcs == 1 && Brs == C) {
-        detail::row_panel<T, R, K, C>(out, a, b);
+        detail::row_panel<T, R, K, C>(out, a, b, column_bias);
     } else if constexpr (Acs == 1 && Brs == 1) {
-        detail::dot_form<T, R, K, C, Ars, Bcs>(out, a.data, b.data);
+        detail::dot_form<T, R, K, C, Ars, Bcs>(out, a.data, b.data, column_bias);
     } else {
         for (std::size_t r = 0; r < R; ++r)
             for (std::size_t c = 0; c < C; ++c) {
-                T sum{};
+                T sum = column_bias ? column_bias[c] : T{};
                 for (std::size_t k = 0; k < K; ++k) sum += a(r, k) * b(k, c);
                 out[r * C + c] = sum;
             }

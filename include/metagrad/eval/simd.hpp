@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <utility>
 
 namespace metagrad::eval {
 
@@ -14,6 +15,13 @@ inline constexpr std::size_t simd_bytes = 64;
 inline constexpr std::size_t simd_bytes = 32;
 #else
 inline constexpr std::size_t simd_bytes = 16;
+#endif
+
+/// Vector registers the kernels may plan their tiles for (AVX-512 doubles them).
+#if defined(__AVX512F__)
+inline constexpr std::size_t simd_registers = 32;
+#else
+inline constexpr std::size_t simd_registers = 16;
 #endif
 
 namespace detail {
@@ -48,15 +56,71 @@ template <class T>
 inline void store(T* p, simd<T> v) {
     std::memcpy(p, &v, sizeof v);
 }
+/// `x` in every lane. Written as x - 0, which is x exactly (also for -0), so the compiler emits
+/// one broadcast, from memory when x is there; 0 + x would cost an add first.
 template <class T>
 inline simd<T> splat(T x) {
-    return simd<T>{} + x;
+    return x - simd<T>{};
 }
 template <class T>
 inline T horizontal_sum(simd<T> v) {
     T total{};
     for (std::size_t i = 0; i < lanes<T>; ++i) total += v[i];
     return total;
+}
+
+namespace detail {
+// One level of a transposing reduction. Each input holds groups of `Group` partial sums (one
+// group per final sum); the result holds the groups of `a` then those of `b`, each halved by
+// adding its upper half to its lower half.
+template <std::size_t Lanes, std::size_t Group>
+consteval int half_group_lane(std::size_t j, bool upper) {
+    constexpr std::size_t groups = Lanes / Group, half = Group / 2;
+    const std::size_t group = j / half, from_b = group / groups;
+    return static_cast<int>(from_b * Lanes + (group % groups) * Group + j % half + (upper ? half : 0));
+}
+template <class T, std::size_t Group, std::size_t... J>
+inline simd<T> halve_groups(simd<T> a, simd<T> b, std::index_sequence<J...>) {
+    return __builtin_shufflevector(a, b, half_group_lane<lanes<T>, Group>(J, false)...) +
+           __builtin_shufflevector(a, b, half_group_lane<lanes<T>, Group>(J, true)...);
+}
+// log2(Count) levels, in place: v[i] takes v[2i] and v[2i + 1] (both read before either is
+// overwritten, since 2i >= i).
+template <std::size_t Count, std::size_t Group, class T>
+inline void halve_levels(simd<T>* v) {
+    if constexpr (Count > 1) {
+        for (std::size_t i = 0; i < Count / 2; ++i)
+            v[i] = halve_groups<T, Group>(v[2 * i], v[2 * i + 1], std::make_index_sequence<lanes<T>>{});
+        halve_levels<Count / 2, Group / 2, T>(v);
+    }
+}
+}  // namespace detail
+
+/// The lane sums of `N` vectors (N a power of two), written to `sums[0, N)`. Vectors are
+/// combined pairwise, halving as they go, so `lanes` sums take `lanes - 1` shuffle pairs instead
+/// of `lanes` horizontal sums.
+template <std::size_t N, class T>
+inline void sum_lanes_of(const simd<T>* v, T* sums) {
+    static_assert(N > 0 && (N & (N - 1)) == 0, "sum_lanes_of: N must be a power of two");
+    constexpr std::size_t w = lanes<T>;
+    if constexpr (N > w) {
+        for (std::size_t i = 0; i < N; i += w) sum_lanes_of<w, T>(v + i, sums + i);
+    } else {
+        simd<T> level[N];
+        for (std::size_t i = 0; i < N; ++i) level[i] = v[i];
+        detail::halve_levels<N, w, T>(level);
+        // One vector is left, with N groups of w / N lanes each.
+        constexpr std::size_t group = w / N;
+        if constexpr (group == 1) {
+            store(sums, level[0]);
+            return;
+        }
+        for (std::size_t i = 0; i < N; ++i) {
+            T total = level[0][i * group];
+            for (std::size_t j = 1; j < group; ++j) total += level[0][i * group + j];
+            sums[i] = total;
+        }
+    }
 }
 
 }  // namespace metagrad::eval

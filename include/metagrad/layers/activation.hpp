@@ -24,27 +24,41 @@ struct elementwise_activation {
     template <class T, class S>
     using parameters = no_parameters;
 
+    using writes_into = F;
+
     // At run time, a function with a vector form (`F::vector_value` on `eval::simd<T>`) runs a
     // vector of elements at a time; constant evaluation, and other functions, use `F::value`.
     template <class T, class S>
-    static constexpr tensor<T, S> forward(const no_parameters&, const tensor<T, S>& x) {
+    static constexpr void forward_into(const no_parameters&, const tensor<T, S>& x, tensor<T, S>& y) {
         // Named with <T>: clang converts between vector types of one size implicitly.
         if constexpr (requires(eval::simd<T> v) { F::template vector_value<T>(v); }) {
             if (!std::is_constant_evaluated()) {
-                tensor<T, S> y;
                 eval::map_lanes<S::size>(y.data.data(), x.data.data(), [](eval::simd<T> v) { return F::template vector_value<T>(v); },
-                                [](T v) { return F::value(v); });
-                return y;
+                                         [](T v) { return F::value(v); });
+                return;
             }
         }
-        return map([](T v) { return F::value(v); }, x);
+        y = map([](T v) { return F::value(v); }, x);
+    }
+    template <class T, class S>
+    static constexpr tensor<T, S> forward(const no_parameters& p, const tensor<T, S>& x) {
+        tensor<T, S> y;
+        forward_into(p, x, y);
+        return y;
     }
 
     // dl/dx = f'(x) * dl/dy, element by element (the Jacobian is diagonal).
     template <class T, class S>
-    static constexpr tensor<T, S> backward(const no_parameters&, const tensor<T, S>& x, const tensor<T, S>& y,
-                                           const tensor<T, S>& dl_dy, no_parameters&) {
-        return map([](T xi, T yi) { return F::derivative(xi, yi); }, x, y) * dl_dy;
+    static constexpr void backward_into(const no_parameters&, const tensor<T, S>& x, const tensor<T, S>& y,
+                                        const tensor<T, S>& dl_dy, no_parameters&, tensor<T, S>& dl_dx) {
+        dl_dx = map([](T xi, T yi) { return F::derivative(xi, yi); }, x, y) * dl_dy;
+    }
+    template <class T, class S>
+    static constexpr tensor<T, S> backward(const no_parameters& p, const tensor<T, S>& x, const tensor<T, S>& y,
+                                           const tensor<T, S>& dl_dy, no_parameters& dp) {
+        tensor<T, S> dl_dx;
+        backward_into(p, x, y, dl_dy, dp, dl_dx);
+        return dl_dx;
     }
 };
 

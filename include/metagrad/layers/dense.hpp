@@ -50,13 +50,17 @@ struct dense_maths {
     template <class S>
     static constexpr std::size_t flops = (2 * S::last + 1) * Out * (S::size / S::last);
 
-    // Y = X W^T + 1 b^T   (X: rows x In, W: Out x In, Y: rows x Out). The product is assigned on
-    // its own so that eval/ can run it as a matrix kernel; the bias is added in a second pass.
+    // Y = X W^T + 1 b^T   (X: rows x In, W: Out x In, Y: rows x Out), written straight into y
+    // (which is not x): eval/ runs the product as a matrix kernel that adds the bias as it stores.
+    template <class T, class S, class P>
+    static constexpr void forward_into(const P& p, const tensor<T, S>& x, tensor<T, output_shape<S>>& y) {
+        eval::assign_to_fresh(y.data, matmul(as_rows(x), transpose(p.weight)) + broadcast_rows<S::rows>(p.bias));
+    }
     template <class T, class S, class P>
     static constexpr tensor<T, output_shape<S>> forward(const P& p, const tensor<T, S>& x) {
-        matrix<T, S::rows, Out> y = matmul(as_rows(x), transpose(p.weight));
-        y = y + broadcast_rows<S::rows>(p.bias);
-        return tensor<T, output_shape<S>>(y.data);
+        tensor<T, output_shape<S>> y;
+        forward_into(p, x, y);
+        return y;
     }
 
     // dl/dW = (dl/dY)^T X (summed over rows);  dl/db = column sums of dl/dY.
@@ -67,13 +71,19 @@ struct dense_maths {
         dl_dp.bias = column_sums(as_rows(dl_dy));
     }
 
-    // dl/dX = dl/dY W, with the parameter gradients as above.
+    // dl/dX = dl/dY W, with the parameter gradients as above; dl_dx is none of the others.
+    template <class T, class S, class P>
+    static constexpr void backward_into(const P& p, const tensor<T, S>& x, const tensor<T, output_shape<S>>& y,
+                                        const tensor<T, output_shape<S>>& dl_dy, P& dl_dp, tensor<T, S>& dl_dx) {
+        backward_parameters(p, x, y, dl_dy, dl_dp);
+        eval::assign_to_fresh(dl_dx.data, matmul(as_rows(dl_dy), p.weight));
+    }
     template <class T, class S, class P>
     static constexpr tensor<T, S> backward(const P& p, const tensor<T, S>& x, const tensor<T, output_shape<S>>& y,
                                            const tensor<T, output_shape<S>>& dl_dy, P& dl_dp) {
-        backward_parameters(p, x, y, dl_dy, dl_dp);
-        const matrix<T, S::rows, S::last> dl_dx = matmul(as_rows(dl_dy), p.weight);
-        return tensor<T, S>(dl_dx.data);
+        tensor<T, S> dl_dx;
+        backward_into(p, x, y, dl_dy, dl_dp, dl_dx);
+        return dl_dx;
     }
 };
 }  // namespace detail
@@ -116,12 +126,14 @@ struct check_dense_sizes {
 template <std::size_t In, std::size_t Out>
 struct dense<In, Out> : detail::dense_maths<(Out > 0 ? Out : 1)> {
     static_assert(detail::check_dense_sizes<dense_sizes<In, Out>>::value);
+    using writes_into = dense;
     using input_shape = shape<(In > 0 ? In : 1)>;
 };
 
 template <std::size_t Out>
 struct dense<Out> : detail::dense_maths<(Out > 0 ? Out : 1)> {
     static_assert(detail::check_dense_sizes<dense_outputs<Out>>::value);
+    using writes_into = dense;
     /// A dense layer maps vectors; flatten other shapes first.
     template <class S>
     static constexpr bool accepts = S::rank == 1;
