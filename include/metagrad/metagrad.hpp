@@ -9,6 +9,9 @@
 // initialization, the training step, the gradient checker.
 #include "metagrad/constexpr.hpp"
 
+// threads for the run-time kernels (set_thread_count)
+#include "metagrad/eval/thread_pool.hpp"
+
 // data sets and batches
 #include "metagrad/data/dataset.hpp"
 #include "metagrad/data/batches.hpp"

@@ -15,6 +15,9 @@
 namespace metagrad::eval {
 
 namespace detail {
+/// Element-wise assignments of at least this many elements are split between threads.
+inline constexpr std::size_t parallel_elements = std::size_t{1} << 16;
+
 /// A matrix product whose operands both lie in memory: the run-time kernel can read them.
 template <class E>
 concept kernel_product = requires { requires std::remove_cvref_t<E>::is_matrix_product; } &&
@@ -35,6 +38,20 @@ inline constexpr bool is_biased_product<metagrad::detail::binary_node<metagrad::
     };
 template <class E>
 concept biased_product = is_biased_product<std::remove_cvref_t<E>>;
+
+/// f(begin, end) over [0, N): one range, or at run time, for a large element-wise assignment (an
+/// optimizer's step over a weight matrix), one range per kernel thread.
+template <std::size_t N, std::size_t Elements, class F>
+constexpr void over_ranges(F f) {
+    if constexpr (Elements >= parallel_elements) {
+        if (!std::is_constant_evaluated() && parallel_width() > 1) {
+            const unsigned parts = parallel_width();
+            parallel_parts(parts, [&](unsigned part) { f(N * part / parts, N * (part + 1) / parts); });
+            return;
+        }
+    }
+    f(std::size_t{0}, N);
+}
 
 template <class E>
 inline auto strided_view(const E& e) {
@@ -106,10 +123,14 @@ constexpr void assign_to_fresh(Data& out, const E& e) {
     if constexpr (S::rank == 2 && metagrad::detail::has_at<E>) {
         // Structural nodes answer (row, column) directly: no division per element.
         constexpr std::size_t rows = S::template extent<0>, columns = S::template extent<1>;
-        for (std::size_t r = 0; r < rows; ++r)
-            for (std::size_t c = 0; c < columns; ++c) out[r * columns + c] = e.at(r, c);
+        detail::over_ranges<rows, S::size>([&](std::size_t begin, std::size_t end) {
+            for (std::size_t r = begin; r < end; ++r)
+                for (std::size_t c = 0; c < columns; ++c) out[r * columns + c] = e.at(r, c);
+        });
     } else {
-        for (std::size_t i = 0; i < S::size; ++i) out[i] = e[i];
+        detail::over_ranges<S::size, S::size>([&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i) out[i] = e[i];
+        });
     }
 }
 

@@ -1,8 +1,11 @@
 // metagrad::eval::matmul_kernel: the run-time matrix product over strided memory, register-blocked.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
 
+#include "metagrad/eval/parallel.hpp"
 #include "metagrad/eval/simd.hpp"
 
 namespace metagrad::eval {
@@ -50,18 +53,24 @@ inline void row_panel_columns(T* out, A a, B b, const T* bias, std::size_t c0) {
     for (std::size_t r0 = full_rows; r0 < R; ++r0) row_panel_tile<1, Vectors, T, K, C>(out, a, b, bias, r0, c0);
 }
 
+// Columns [begin, end): whole panels, then single vectors, then (in the range that ends at C)
+// the columns past the last whole vector, one at a time.
 template <class T, std::size_t R, std::size_t K, std::size_t C, class A, class B>
-inline void row_panel(T* out, A a, B b, const T* bias) {
-    constexpr std::size_t w = lanes<T>, vectors = 3, panel = vectors * w;
-    constexpr std::size_t full_panels = C - C % panel, vector_end = C - C % w;
-    for (std::size_t c0 = 0; c0 < full_panels; c0 += panel) row_panel_columns<vectors, T, R, K, C>(out, a, b, bias, c0);
-    for (std::size_t c0 = full_panels; c0 < vector_end; c0 += w) row_panel_columns<1, T, R, K, C>(out, a, b, bias, c0);
-    for (std::size_t r = 0; r < R; ++r)
-        for (std::size_t c = vector_end; c < C; ++c) {
-            T sum = bias ? bias[c] : T{};
-            for (std::size_t k = 0; k < K; ++k) sum += a(r, k) * b.data[k * C + c];
-            out[r * C + c] = sum;
-        }
+inline void row_panel(T* out, A a, B b, const T* bias, std::size_t begin, std::size_t end) {
+    constexpr std::size_t w = lanes<T>, panel = 3 * w, vector_end = C - C % w;
+    const std::size_t vectors_end = std::min(end, vector_end);
+    std::size_t c0 = begin;
+    for (; c0 + panel <= vectors_end; c0 += panel) row_panel_columns<3, T, R, K, C>(out, a, b, bias, c0);
+    for (; c0 + w <= vectors_end; c0 += w) row_panel_columns<1, T, R, K, C>(out, a, b, bias, c0);
+    if constexpr (vector_end < C) {
+        if (end == C)
+            for (std::size_t r = 0; r < R; ++r)
+                for (std::size_t c = vector_end; c < C; ++c) {
+                    T sum = bias ? bias[c] : T{};
+                    for (std::size_t k = 0; k < K; ++k) sum += a(r, k) * b.data[k * C + c];
+                    out[r * C + c] = sum;
+                }
+    }
 }
 
 // Dot form, used when A's rows and B's columns are contiguous (X W^T with W stored by rows, as a
@@ -103,27 +112,57 @@ inline void dot_tile(T* out, const T* a, const T* b, const T* bias, std::size_t 
         }
 }
 
-// Rows [r0, r0 + Rows) from column `from` on: tiles of Columns, then of halves for the rest.
+// Rows [r0, r0 + Rows), columns [from, to): tiles of Columns, then of halves for the rest.
 template <std::size_t Rows, std::size_t Columns, std::size_t Unroll, class T, std::size_t K, std::size_t C,
           std::size_t Ars, std::size_t Bcs>
-inline void dot_columns(T* out, const T* a, const T* b, const T* bias, std::size_t r0, std::size_t from) {
-    const std::size_t end = from + (C - from) / Columns * Columns;
+inline void dot_columns(T* out, const T* a, const T* b, const T* bias, std::size_t r0, std::size_t from,
+                        std::size_t to) {
+    const std::size_t end = from + (to - from) / Columns * Columns;
     for (std::size_t c0 = from; c0 < end; c0 += Columns)
         dot_tile<Rows, Columns, Unroll, T, K, C, Ars, Bcs>(out, a, b, bias, r0, c0);
-    if constexpr (Columns > 1) dot_columns<Rows, Columns / 2, Unroll, T, K, C, Ars, Bcs>(out, a, b, bias, r0, end);
+    if constexpr (Columns > 1) dot_columns<Rows, Columns / 2, Unroll, T, K, C, Ars, Bcs>(out, a, b, bias, r0, end, to);
 }
 
+// Accumulators, loaded columns and a row must fit the registers: 4 x 4 tiles with 32 registers,
+// 2 x 4 with 16. A lone row (one-sample inference) takes more columns at once, so that enough
+// independent loads and FMAs are in flight.
+inline constexpr std::size_t dot_rows = simd_registers >= 32 ? 4 : 2, dot_columns_per_tile = 4;
+inline constexpr std::size_t lone_row_columns = simd_registers >= 32 ? 16 : 8;
+
 template <class T, std::size_t R, std::size_t K, std::size_t C, std::size_t Ars, std::size_t Bcs>
-inline void dot_form(T* out, const T* a, const T* b, const T* bias) {
-    // Accumulators, loaded columns and a row must fit the registers: 4 x 4 tiles with 32
-    // registers, 2 x 4 with 16. A lone row (one-sample inference) takes more columns at once, so
-    // that enough independent loads and FMAs are in flight.
-    constexpr std::size_t rows = simd_registers >= 32 ? 4 : 2, columns = 4;
-    constexpr std::size_t lone_columns = 16, lone_unroll = 1;
-    constexpr std::size_t full_rows = R - R % rows;
-    for (std::size_t r0 = 0; r0 < full_rows; r0 += rows) dot_columns<rows, columns, 1, T, K, C, Ars, Bcs>(out, a, b, bias, r0, 0);
+inline void dot_form(T* out, const T* a, const T* b, const T* bias, std::size_t begin, std::size_t end) {
+    constexpr std::size_t full_rows = R - R % dot_rows;
+    for (std::size_t r0 = 0; r0 < full_rows; r0 += dot_rows)
+        dot_columns<dot_rows, dot_columns_per_tile, 1, T, K, C, Ars, Bcs>(out, a, b, bias, r0, begin, end);
     for (std::size_t r0 = full_rows; r0 < R; ++r0)
-        dot_columns<1, lone_columns, lone_unroll, T, K, C, Ars, Bcs>(out, a, b, bias, r0, 0);
+        dot_columns<1, lone_row_columns, 1, T, K, C, Ars, Bcs>(out, a, b, bias, r0, begin, end);
+}
+
+/// Products of at least this many multiply-adds are split between threads: below it, handing
+/// out the parts costs more than it saves.
+inline constexpr std::size_t parallel_threshold = std::size_t{1} << 20;
+
+// f(begin, end) over column ranges that together cover [0, C): one range, or, when the product
+// is large, chunks that the threads take in turn from a shared counter (so a thread that starts
+// late or runs slower takes fewer). Chunks start at multiples of Granule, so tiles, and with them
+// the sums' rounding, are the same on any number of threads.
+template <std::size_t C, std::size_t Granule, std::size_t Work, class F>
+inline void split_columns(F f) {
+    constexpr std::size_t granules = (C + Granule - 1) / Granule;
+    const unsigned parts = Work >= parallel_threshold
+                               ? static_cast<unsigned>(std::min<std::size_t>(parallel_width(), granules))
+                               : 1u;
+    if (parts <= 1) {
+        f(std::size_t{0}, C);
+        return;
+    }
+    // About four chunks per thread: enough to even out, few enough to keep tiles long.
+    const std::size_t chunk = std::max<std::size_t>(1, granules / (4 * parts)) * Granule;
+    std::atomic<std::size_t> next{0};
+    parallel_parts(parts, [&](unsigned) {
+        for (std::size_t begin = next.fetch_add(chunk); begin < C; begin = next.fetch_add(chunk))
+            f(begin, std::min(begin + chunk, C));
+    });
 }
 
 }  // namespace detail
@@ -136,9 +175,13 @@ template <std::size_t R, std::size_t K, std::size_t C, class T, std::size_t Ars,
           std::size_t Bcs>
 inline void matmul_kernel(T* out, strided<T, Ars, Acs> a, strided<T, Brs, Bcs> b, const T* column_bias = nullptr) {
     if constexpr (Bcs == 1 && Brs == C) {
-        detail::row_panel<T, R, K, C>(out, a, b, column_bias);
+        detail::split_columns<C, 3 * lanes<T>, R * K * C>(
+            [&](std::size_t begin, std::size_t end) { detail::row_panel<T, R, K, C>(out, a, b, column_bias, begin, end); });
     } else if constexpr (Acs == 1 && Brs == 1) {
-        detail::dot_form<T, R, K, C, Ars, Bcs>(out, a.data, b.data, column_bias);
+        constexpr std::size_t granule = R >= detail::dot_rows ? detail::dot_columns_per_tile : detail::lone_row_columns;
+        detail::split_columns<C, granule, R * K * C>([&](std::size_t begin, std::size_t end) {
+            detail::dot_form<T, R, K, C, Ars, Bcs>(out, a.data, b.data, column_bias, begin, end);
+        });
     } else {
         for (std::size_t r = 0; r < R; ++r)
             for (std::size_t c = 0; c < C; ++c) {

@@ -31,6 +31,16 @@ struct training_memory {
     batch_type data{};
 };
 
+/// Sets an optimizer's learning rate: `options.learning_rate` (Adam, momentum) or
+/// `learning_rate` (plain SGD).
+template <class Optimizer, class T>
+constexpr void set_learning_rate(Optimizer& optimizer, T rate) {
+    if constexpr (requires { optimizer.options.learning_rate = rate; })
+        optimizer.options.learning_rate = rate;
+    else
+        optimizer.learning_rate = rate;
+}
+
 /// One pass over `data` in shuffled batches of `Batch` (the last partial batch dropped, see
 /// `last_batch`): for each, sets the optimizer's learning rate from `schedule(position.step)`,
 /// takes a training step, and calls `on_batch(batches_done, batches_total, running_metrics)`.
@@ -46,7 +56,7 @@ metrics train_epoch(network_parameters<Net, T>& p, Optimizer& optimizer, const S
     metrics running;
     for (std::size_t k = 0; k < plan.size(); ++k) {
         load_batch(data, plan[k], memory.data);
-        optimizer.options.learning_rate = static_cast<T>(schedule(position.step));
+        set_learning_rate(optimizer, static_cast<T>(schedule(position.step)));
         const T value = train_step(p, memory.data.inputs, memory.data.targets, loss, optimizer, memory.step);
         ++position.step;
         running.add(static_cast<double>(value),
