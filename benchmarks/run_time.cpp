@@ -24,7 +24,7 @@ namespace {
 
 // ---- bounds of this machine -----------------------------------------------------------------
 const double fma_peak = peaks::fma_flops(0.5);
-const double l2_bandwidth = peaks::read_bandwidth(256 << 10, 0.5);
+const double l2_bandwidth = peaks::read_bandwidth(1 << 20, 0.5);
 
 void report(benchmark::State& state, double flops_per_iteration, double bytes_per_iteration = 0) {
     state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iteration, benchmark::Counter::kIsIterationInvariantRate,

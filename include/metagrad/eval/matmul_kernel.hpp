@@ -127,7 +127,11 @@ inline void dot_columns(T* out, const T* a, const T* b, const T* bias, std::size
 // 2 x 4 with 16. A lone row (one-sample inference) takes more columns at once, so that enough
 // independent loads and FMAs are in flight.
 inline constexpr std::size_t dot_rows = simd_registers >= 32 ? 4 : 2, dot_columns_per_tile = 4;
-inline constexpr std::size_t lone_row_columns = simd_registers >= 32 ? 16 : 8;
+// A lone row over a long inner extent streams its weights: 8 rows of them at once read fastest
+// here. Over a short one, the reduction dominates, and 16 accumulators make one whole vector of
+// sums (with 32 registers).
+template <class T, std::size_t K>
+inline constexpr std::size_t lone_row_columns = simd_registers >= 32 && K < 16 * lanes<T> ? 16 : 8;
 
 template <class T, std::size_t R, std::size_t K, std::size_t C, std::size_t Ars, std::size_t Bcs>
 inline void dot_form(T* out, const T* a, const T* b, const T* bias, std::size_t begin, std::size_t end) {
@@ -135,7 +139,7 @@ inline void dot_form(T* out, const T* a, const T* b, const T* bias, std::size_t 
     for (std::size_t r0 = 0; r0 < full_rows; r0 += dot_rows)
         dot_columns<dot_rows, dot_columns_per_tile, 1, T, K, C, Ars, Bcs>(out, a, b, bias, r0, begin, end);
     for (std::size_t r0 = full_rows; r0 < R; ++r0)
-        dot_columns<1, lone_row_columns, 1, T, K, C, Ars, Bcs>(out, a, b, bias, r0, begin, end);
+        dot_columns<1, lone_row_columns<T, K>, 1, T, K, C, Ars, Bcs>(out, a, b, bias, r0, begin, end);
 }
 
 /// Products of at least this many multiply-adds are split between threads: below it, handing
@@ -178,7 +182,7 @@ inline void matmul_kernel(T* out, strided<T, Ars, Acs> a, strided<T, Brs, Bcs> b
         detail::split_columns<C, 3 * lanes<T>, R * K * C>(
             [&](std::size_t begin, std::size_t end) { detail::row_panel<T, R, K, C>(out, a, b, column_bias, begin, end); });
     } else if constexpr (Acs == 1 && Brs == 1) {
-        constexpr std::size_t granule = R >= detail::dot_rows ? detail::dot_columns_per_tile : detail::lone_row_columns;
+        constexpr std::size_t granule = R >= detail::dot_rows ? detail::dot_columns_per_tile : detail::lone_row_columns<T, K>;
         detail::split_columns<C, granule, R * K * C>([&](std::size_t begin, std::size_t end) {
             detail::dot_form<T, R, K, C, Ars, Bcs>(out, a.data, b.data, column_bias, begin, end);
         });

@@ -94,6 +94,15 @@ inline void halve_levels(simd<T>* v) {
         halve_levels<Count / 2, Group / 2, T>(v);
     }
 }
+// Halves every group of `Group` lanes of v until each is one lane; the results land in order at
+// the front (the back holds a copy).
+template <std::size_t Group, class T>
+inline void halve_self(simd<T>& v) {
+    if constexpr (Group > 1) {
+        v = halve_groups<T, Group>(v, v, std::make_index_sequence<lanes<T>>{});
+        halve_self<Group / 2, T>(v);
+    }
+}
 }  // namespace detail
 
 /// The lane sums of `N` vectors (N a power of two), written to `sums[0, N)`. Vectors are
@@ -109,16 +118,13 @@ inline void sum_lanes_of(const simd<T>* v, T* sums) {
         simd<T> level[N];
         for (std::size_t i = 0; i < N; ++i) level[i] = v[i];
         detail::halve_levels<N, w, T>(level);
-        // One vector is left, with N groups of w / N lanes each.
-        constexpr std::size_t group = w / N;
-        if constexpr (group == 1) {
+        // One vector is left, with N groups of w / N lanes each: halve it against itself until
+        // its first N lanes hold the N sums (a tree, not a chain of dependent scalar adds).
+        detail::halve_self<w / N, T>(level[0]);
+        if constexpr (N == w) {
             store(sums, level[0]);
-            return;
-        }
-        for (std::size_t i = 0; i < N; ++i) {
-            T total = level[0][i * group];
-            for (std::size_t j = 1; j < group; ++j) total += level[0][i * group + j];
-            sums[i] = total;
+        } else {
+            for (std::size_t i = 0; i < N; ++i) sums[i] = level[0][i];
         }
     }
 }
