@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, then builds and runs every test with g++
-# (optimized), clang, and g++ under AddressSanitizer and UndefinedBehaviorSanitizer, all with
-# -Wall -Wextra -Wpedantic -Werror.
+# (optimized; for the default x86-64 target, then AVX2 and AVX-512 where the CPU has them),
+# clang, and g++ under AddressSanitizer and UndefinedBehaviorSanitizer, all with -Wall -Wextra
+# -Wpedantic -Werror.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --tests
@@ -19,7 +20,19 @@ run() {
 }
 
 status=0
+expected=3
 run gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Release || status=1
+# The run-time kernels again with AVX2 and with AVX-512 vectors, where this CPU has them (the
+# builds above use the default x86-64 target: SSE2).
+for level in "x86-64-v3 avx2" "x86-64-v4 avx512f"; do
+    set -- $level
+    if grep -qw "$2" /proc/cpuinfo 2>/dev/null; then
+        expected=$((expected + 1))
+        run "gcc-$1" -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Release -DMETAGRAD_ARCH="$1" || status=1
+    else
+        echo "=== metagrad tests: no $2 on this CPU, the $1 build is skipped"
+    fi
+done
 run clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug || status=1
 UBSAN_OPTIONS=print_stacktrace=1 run sanitizers -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug \
     -DMETAGRAD_SANITIZE=address,undefined || status=1
@@ -29,6 +42,6 @@ passed=$(grep -oE '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$lo
     awk '{failed += $4; total += $9} END {print total - failed}')
 failed=$(grep -oE '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | awk '{failed += $4} END {print failed + 0}')
 builds=$(grep -c 'tests passed' "$log" || true)
-if [ "$builds" -ne 3 ]; then status=1; fi
+if [ "$builds" -ne "$expected" ]; then status=1; fi
 echo "metagrad: $passed passed, $failed failed"
 exit $status

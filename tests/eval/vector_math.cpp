@@ -74,3 +74,21 @@ BOOST_AUTO_TEST_CASE(activation_layers_use_them_at_run_time) {
         BOOST_TEST(ulps(sigmoid_run[i], static_cast<double>(sigmoid_defined[i])) <= 3);
     }
 }
+
+BOOST_AUTO_TEST_CASE(vector_square_roots_are_the_correctly_rounded_ones) {
+    // Against the constant-evaluable math::sqrt, which is correctly rounded: equal bit for bit,
+    // in float and double, over many magnitudes (and zero).
+    mg::random_generator g(5);
+    for (int round = 0; round < 2000; ++round) {
+        mg::eval::simd<float> f;
+        mg::eval::simd<double> d;
+        for (std::size_t i = 0; i < mg::eval::lanes<float>; ++i)
+            f[i] = round == 0 && i == 0 ? 0.0f : g.uniform<float>(0, 1) * std::ldexp(1.0f, static_cast<int>(round % 60) - 30);
+        for (std::size_t i = 0; i < mg::eval::lanes<double>; ++i)
+            d[i] = g.uniform<double>(0, 1) * std::ldexp(1.0, static_cast<int>(round % 200) - 100);
+        const auto rf = mg::eval::sqrt<float>(f);
+        const auto rd = mg::eval::sqrt<double>(d);
+        for (std::size_t i = 0; i < mg::eval::lanes<float>; ++i) BOOST_REQUIRE(rf[i] == mg::math::sqrt(f[i]));
+        for (std::size_t i = 0; i < mg::eval::lanes<double>; ++i) BOOST_REQUIRE(rd[i] == mg::math::sqrt(d[i]));
+    }
+}

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 
+#include "metagrad/detail/no_contract.hpp"
 #include "metagrad/math/log.hpp"
 #include "metagrad/math/sqrt.hpp"
 
@@ -50,15 +51,18 @@ public:
             return static_cast<T>(next() >> 11) * T(0x1.0p-53);
     }
 
-    /// Uniform in [low, high).
+    /// Uniform in [low, high). Contraction off here and in `normal`: the draws are the same at
+    /// compile time and at run time, whatever the target.
     template <class T>
-    constexpr T uniform(T low, T high) {
+    METAGRAD_NO_CONTRACT constexpr T uniform(T low, T high) {
+        METAGRAD_NO_CONTRACT_BODY
         return low + (high - low) * uniform<T>();
     }
 
     /// Standard normal, by Marsaglia's polar method (only log and sqrt, both metagrad's own).
     template <class T = double>
-    constexpr T normal() {
+    METAGRAD_NO_CONTRACT constexpr T normal() {
+        METAGRAD_NO_CONTRACT_BODY
         if (has_spare_) {
             has_spare_ = false;
             return static_cast<T>(spare_);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "metagrad/detail/float_bits.hpp"
+#include "metagrad/detail/no_contract.hpp"
 #include "metagrad/math/exp.hpp"
 
 namespace metagrad::math {
@@ -9,7 +10,8 @@ namespace detail {
 /// log(1 + f) for 1 + f in [sqrt(1/2), sqrt(2)). With s = f / (2 + f), log(1 + f) = 2 atanh(s)
 /// = 2s + s R(s^2), R(z) = 2z/3 + 2z^2/5 + ...; and 2s = f - s f, so log(1 + f) = f - s (f - R),
 /// whose leading term f is exact. |s| <= 0.1716, so ten terms of R reach 2^-60.
-constexpr double log1p_kernel(double f) {
+METAGRAD_NO_CONTRACT constexpr double log1p_kernel(double f) {
+    METAGRAD_NO_CONTRACT_BODY
     const double s = f / (2.0 + f);
     const double z = s * s;
     double r = 0;
@@ -19,7 +21,8 @@ constexpr double log1p_kernel(double f) {
 }  // namespace detail
 
 /// Natural logarithm; log(0) = -inf, log of a negative number is NaN.
-constexpr double log(double x) {
+METAGRAD_NO_CONTRACT constexpr double log(double x) {
+    METAGRAD_NO_CONTRACT_BODY
     using namespace detail;
     if (is_nan(x) || x == infinity) return x;
     if (x < 0) return quiet_nan;

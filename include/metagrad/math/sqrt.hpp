@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "metagrad/detail/float_bits.hpp"
+#include "metagrad/detail/no_contract.hpp"
 
 namespace metagrad::math {
 namespace detail {
@@ -12,7 +13,8 @@ namespace detail {
 struct two_terms {
     double hi, lo;
 };
-constexpr two_terms exact_product(double a, double b) {
+METAGRAD_NO_CONTRACT constexpr two_terms exact_product(double a, double b) {
+    METAGRAD_NO_CONTRACT_BODY
     constexpr double splitter = 134217729.0;  // 2^27 + 1
     const double ca = splitter * a, cb = splitter * b;
     const double ah = ca - (ca - a), al = a - ah;
@@ -21,7 +23,8 @@ constexpr two_terms exact_product(double a, double b) {
     return {p, ((ah * bh - p) + ah * bl + al * bh) + al * bl};
 }
 
-constexpr double sqrt_constant(double x) {
+METAGRAD_NO_CONTRACT constexpr double sqrt_constant(double x) {
+    METAGRAD_NO_CONTRACT_BODY
     using namespace metagrad::detail;
     int adjust = 0;
     if (x < 0x1p-1000) {  // keep y * y away from the subnormal range

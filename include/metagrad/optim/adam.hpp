@@ -4,8 +4,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 
 #include "metagrad/core/parameters.hpp"
+#include "metagrad/eval/vector_math.hpp"
 #include "metagrad/math/sqrt.hpp"
 
 namespace metagrad {
@@ -46,21 +48,43 @@ struct adam_family {
         const T step_size = static_cast<T>(static_cast<double>(o.learning_rate) / (1 - b1_power));
         const T correction2_root = static_cast<T>(math::sqrt(1 - b2_power));
         const T shrink = 1 - o.learning_rate * o.weight_decay;
+        // One element (U = T) or a vector of them (U = eval::simd<T>, at run time): the same
+        // operations in the same order either way.
+        const auto update = [&]<class U>(U& w, U grad, U& m, U& v) {
+            if constexpr (Decoupled)
+                w *= shrink;
+            else
+                grad += o.weight_decay * w;
+            m = m * o.beta1 + (1 - o.beta1) * grad;
+            v = v * o.beta2 + (1 - o.beta2) * grad * grad;
+            const U denominator = square_root(v) / correction2_root + o.epsilon;
+            w -= step_size * (m / denominator);
+        };
         for_each_tensor([&](auto& w, const auto& dw, auto& m, auto& v) {
-            for (std::size_t i = 0; i < w.size; ++i) {
-                T grad = dw[i];
-                if constexpr (Decoupled)
-                    w[i] *= shrink;
-                else
-                    grad += o.weight_decay * w[i];
-                m[i] = m[i] * o.beta1 + (1 - o.beta1) * grad;
-                v[i] = v[i] * o.beta2 + (1 - o.beta2) * grad * grad;
-                const T denominator = math::sqrt(v[i]) / correction2_root + o.epsilon;
-                w[i] -= step_size * (m[i] / denominator);
+            constexpr std::size_t size = std::remove_cvref_t<decltype(w)>::size;
+            if (std::is_constant_evaluated()) {
+                for (std::size_t i = 0; i < size; ++i) update(w[i], dw[i], m[i], v[i]);
+                return;
             }
+            // A vector of elements at a time: the scalar loop does not vectorize, since a scalar
+            // square root may have to set errno.
+            constexpr std::size_t lanes = eval::lanes<T>, vector_end = size - size % lanes;
+            for (std::size_t i = 0; i < vector_end; i += lanes) {
+                eval::simd<T> wv = eval::load(&w[i]), mv = eval::load(&m[i]), vv = eval::load(&v[i]);
+                update(wv, eval::load(&dw[i]), mv, vv);
+                eval::store(&w[i], wv);
+                eval::store(&m[i], mv);
+                eval::store(&v[i], vv);
+            }
+            for (std::size_t i = vector_end; i < size; ++i) update(w[i], dw[i], m[i], v[i]);
         }, p, g, first_moment, second_moment);
     }
 
+private:
+    static constexpr T square_root(T x) { return math::sqrt(x); }
+    static eval::simd<T> square_root(eval::simd<T> x) { return eval::sqrt<T>(x); }
+
+public:
     /// x^n by squaring: a constexpr-cheap pow for integer exponents.
     static constexpr double power(double x, std::uint64_t n) {
         double result = 1;
