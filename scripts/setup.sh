@@ -2,10 +2,15 @@
 # Installs what metagrad needs on Debian 12, only what is missing: the compiler, CMake, Boost
 # headers and zlib for the library, and Fashion-MNIST for the main demo; with --tests also
 # Boost.Test and clang (the suite builds with both compilers) and python3-sklearn (whose bundled
-# CSV files the tabular example reads).
+# CSV files the tabular example reads); with --benchmarks what benchmarks/run.sh compares against.
 set -euo pipefail
 packages=(g++ make cmake libboost-dev zlib1g-dev dataset-fashion-mnist)
 if [ "${1:-}" = "--tests" ]; then packages+=(libboost-test-dev clang python3-sklearn); fi
+# The run-time benchmarks' baselines: Google Benchmark, Eigen, libtorch and PyTorch, and an
+# optimized BLAS for the latter two (Debian's default libblas is the reference one).
+if [ "${1:-}" = "--benchmarks" ]; then
+    packages+=(libbenchmark-dev libeigen3-dev libtorch-dev python3-torch libopenblas0-openmp)
+fi
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

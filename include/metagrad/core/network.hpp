@@ -430,7 +430,9 @@ public:
     /// large network's activations need not live on the stack).
     template <class T, class X>
     static constexpr void forward_trace_into(const parameters<T>& p, const tensor<T, X>& x, activations_for<T, X>& a) {
-        a.input() = x;
+        // Through eval/, which splits a batch-sized copy between the kernel threads; nothing to
+        // copy when the caller loaded its input into the trace itself.
+        if (&a.input() != &x) eval::assign_to_fresh(a.input().data, x);
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             // Left to right: a fold over the comma operator sequences the layers.
             (detail::layer_forward_into<layer_type<I>>(p.template layer<I>(), a.template get<I>(), a.template get<I + 1>()), ...);

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <algorithm>
-#include <atomic>
 #include <cstddef>
 
 #include "metagrad/eval/parallel.hpp"
@@ -43,34 +42,33 @@ inline void row_panel_tile(T* out, A a, B b, const T* bias, std::size_t r0, std:
         for (std::size_t j = 0; j < Vectors; ++j) store(&out[(r0 + i) * C + c0 + j * w], acc[i][j]);
 }
 
-// All rows of the panel of `Vectors` vectors starting at column c0.
+// Rows x Vectors accumulators, Vectors loaded rows of B and a broadcast must fit the registers.
+inline constexpr std::size_t panel_rows = simd_registers >= 32 ? 8 : 4;
+
+// Rows [begin, end) of the panel of `Vectors` vectors starting at column c0.
 template <std::size_t Vectors, class T, std::size_t R, std::size_t K, std::size_t C, class A, class B>
-inline void row_panel_columns(T* out, A a, B b, const T* bias, std::size_t c0) {
-    // Rows x Vectors accumulators, Vectors loaded rows of B and a broadcast must fit the registers.
-    constexpr std::size_t rows = simd_registers >= 32 ? 8 : 4;
-    constexpr std::size_t full_rows = R - R % rows;
-    for (std::size_t r0 = 0; r0 < full_rows; r0 += rows) row_panel_tile<rows, Vectors, T, K, C>(out, a, b, bias, r0, c0);
-    for (std::size_t r0 = full_rows; r0 < R; ++r0) row_panel_tile<1, Vectors, T, K, C>(out, a, b, bias, r0, c0);
+inline void row_panel_columns(T* out, A a, B b, const T* bias, std::size_t c0, std::size_t begin, std::size_t end) {
+    const std::size_t tiles = (end - begin) / panel_rows, rest = begin + tiles * panel_rows;
+    for (std::size_t t = 0; t < tiles; ++t)
+        row_panel_tile<panel_rows, Vectors, T, K, C>(out, a, b, bias, begin + t * panel_rows, c0);
+    for (std::size_t r0 = rest; r0 < end; ++r0) row_panel_tile<1, Vectors, T, K, C>(out, a, b, bias, r0, c0);
 }
 
-// Columns [begin, end): whole panels, then single vectors, then (in the range that ends at C)
-// the columns past the last whole vector, one at a time.
+// Rows [begin, end), every column: whole panels, then single vectors, then the columns past the
+// last whole vector, one at a time. The panel of B stays in L1 while the rows go by.
 template <class T, std::size_t R, std::size_t K, std::size_t C, class A, class B>
 inline void row_panel(T* out, A a, B b, const T* bias, std::size_t begin, std::size_t end) {
     constexpr std::size_t w = lanes<T>, panel = 3 * w, vector_end = C - C % w;
-    const std::size_t vectors_end = std::min(end, vector_end);
-    std::size_t c0 = begin;
-    for (; c0 + panel <= vectors_end; c0 += panel) row_panel_columns<3, T, R, K, C>(out, a, b, bias, c0);
-    for (; c0 + w <= vectors_end; c0 += w) row_panel_columns<1, T, R, K, C>(out, a, b, bias, c0);
-    if constexpr (vector_end < C) {
-        if (end == C)
-            for (std::size_t r = 0; r < R; ++r)
-                for (std::size_t c = vector_end; c < C; ++c) {
-                    T sum = bias ? bias[c] : T{};
-                    for (std::size_t k = 0; k < K; ++k) sum += a(r, k) * b.data[k * C + c];
-                    out[r * C + c] = sum;
-                }
-    }
+    end = std::min(end, R);  // it is; saying so spares g++ a false out-of-bounds warning
+    std::size_t c0 = 0;
+    for (; c0 + panel <= vector_end; c0 += panel) row_panel_columns<3, T, R, K, C>(out, a, b, bias, c0, begin, end);
+    for (; c0 + w <= vector_end; c0 += w) row_panel_columns<1, T, R, K, C>(out, a, b, bias, c0, begin, end);
+    for (std::size_t r = begin; r < end; ++r)
+        for (std::size_t c = vector_end; c < C; ++c) {
+            T sum = bias ? bias[c] : T{};
+            for (std::size_t k = 0; k < K; ++k) sum += a(r, k) * b.data[k * C + c];
+            out[r * C + c] = sum;
+        }
 }
 
 // Dot form, used when A's rows and B's columns are contiguous (X W^T with W stored by rows, as a
@@ -146,26 +144,25 @@ inline void dot_form(T* out, const T* a, const T* b, const T* bias, std::size_t 
 /// out the parts costs more than it saves.
 inline constexpr std::size_t parallel_threshold = std::size_t{1} << 20;
 
-// f(begin, end) over column ranges that together cover [0, C): one range, or, when the product
-// is large, chunks that the threads take in turn from a shared counter (so a thread that starts
-// late or runs slower takes fewer). Chunks start at multiples of Granule, so tiles, and with them
-// the sums' rounding, are the same on any number of threads.
-template <std::size_t C, std::size_t Granule, std::size_t Work, class F>
-inline void split_columns(F f) {
-    constexpr std::size_t granules = (C + Granule - 1) / Granule;
+// f(begin, end) over ranges that together cover [0, N): one range, or, when the product is
+// large, one per thread, in order. Ranges start at multiples of Granule, so tiles, and with them
+// the sums' rounding, are the same on any number of threads. The split is static on purpose:
+// from one training step to the next, each thread then reads the same weights (which stay in
+// its core's L2) and the optimizer's row split updates the rows that thread produced.
+template <std::size_t N, std::size_t Granule, std::size_t Work, class F>
+inline void split_range(F f) {
+    constexpr std::size_t granules = (N + Granule - 1) / Granule;
     const unsigned parts = Work >= parallel_threshold
                                ? static_cast<unsigned>(std::min<std::size_t>(parallel_width(), granules))
                                : 1u;
     if (parts <= 1) {
-        f(std::size_t{0}, C);
+        f(std::size_t{0}, N);
         return;
     }
-    // About four chunks per thread: enough to even out, few enough to keep tiles long.
-    const std::size_t chunk = std::max<std::size_t>(1, granules / (4 * parts)) * Granule;
-    std::atomic<std::size_t> next{0};
-    parallel_parts(parts, [&](unsigned) {
-        for (std::size_t begin = next.fetch_add(chunk); begin < C; begin = next.fetch_add(chunk))
-            f(begin, std::min(begin + chunk, C));
+    parallel_parts(parts, [&](unsigned part) {
+        const std::size_t begin = granules * part / parts * Granule;
+        const std::size_t end = part + 1 == parts ? N : granules * (part + 1) / parts * Granule;
+        f(begin, end);
     });
 }
 
@@ -179,11 +176,13 @@ template <std::size_t R, std::size_t K, std::size_t C, class T, std::size_t Ars,
           std::size_t Bcs>
 inline void matmul_kernel(T* out, strided<T, Ars, Acs> a, strided<T, Brs, Bcs> b, const T* column_bias = nullptr) {
     if constexpr (Bcs == 1 && Brs == C) {
-        detail::split_columns<C, 3 * lanes<T>, R * K * C>(
+        // Split by rows: a weight gradient's rows are the weights' rows.
+        detail::split_range<R, detail::panel_rows, R * K * C>(
             [&](std::size_t begin, std::size_t end) { detail::row_panel<T, R, K, C>(out, a, b, column_bias, begin, end); });
     } else if constexpr (Acs == 1 && Brs == 1) {
+        // Split by columns: a forward pass's columns are the weights' rows.
         constexpr std::size_t granule = R >= detail::dot_rows ? detail::dot_columns_per_tile : detail::lone_row_columns<T, K>;
-        detail::split_columns<C, granule, R * K * C>([&](std::size_t begin, std::size_t end) {
+        detail::split_range<C, granule, R * K * C>([&](std::size_t begin, std::size_t end) {
             detail::dot_form<T, R, K, C, Ars, Bcs>(out, a.data, b.data, column_bias, begin, end);
         });
     } else {

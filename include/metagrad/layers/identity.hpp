@@ -30,6 +30,18 @@ struct identity {
                                            const tensor<T, S>& dl_dy, no_parameters&) {
         return dl_dy;
     }
+
+    // Copies through eval/, which splits a batch-sized copy between the kernel threads.
+    using writes_into = identity;
+    template <class T, class S>
+    static constexpr void forward_into(const no_parameters&, const tensor<T, S>& x, tensor<T, S>& y) {
+        eval::assign_to_fresh(y.data, x);
+    }
+    template <class T, class S>
+    static constexpr void backward_into(const no_parameters&, const tensor<T, S>&, const tensor<T, S>&,
+                                        const tensor<T, S>& dl_dy, no_parameters&, tensor<T, S>& dl_dx) {
+        eval::assign_to_fresh(dl_dx.data, dl_dy);
+    }
 };
 
 /// The identity on samples of shape `shape<Extents...>`: starts a `sequential` whose first real
@@ -38,6 +50,7 @@ template <std::size_t... Extents>
 struct input : identity {
     static constexpr std::string_view name = "input";
     using input_shape = shape<Extents...>;
+    using writes_into = input;
 };
 
 }  // namespace metagrad
