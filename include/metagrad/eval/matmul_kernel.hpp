@@ -140,6 +140,9 @@ inline void dot_form(T* out, const T* a, const T* b, const T* bias, std::size_t 
         dot_columns<1, lone_row_columns<T, K>, 1, T, K, C, Ars, Bcs>(out, a, b, bias, r0, begin, end);
 }
 
+/// Products of at most this many multiply-adds (the homework network's) run as plain loops.
+inline constexpr std::size_t tiny_product = 64;
+
 /// Products of at least this many multiply-adds are split between threads: below it, handing
 /// out the parts costs more than it saves.
 inline constexpr std::size_t parallel_threshold = std::size_t{1} << 20;
@@ -175,7 +178,16 @@ inline void split_range(F f) {
 template <std::size_t R, std::size_t K, std::size_t C, class T, std::size_t Ars, std::size_t Acs, std::size_t Brs,
           std::size_t Bcs>
 inline void matmul_kernel(T* out, strided<T, Ars, Acs> a, strided<T, Brs, Bcs> b, const T* column_bias = nullptr) {
-    if constexpr (Bcs == 1 && Brs == C) {
+    if constexpr (R * K * C <= detail::tiny_product) {
+        // A few dozen multiply-adds: plain loops with constant bounds, which the compiler
+        // unrolls whole; tiles, reductions and the thread check would cost more than the sums.
+        for (std::size_t r = 0; r < R; ++r)
+            for (std::size_t c = 0; c < C; ++c) {
+                T sum = column_bias ? column_bias[c] : T{};
+                for (std::size_t k = 0; k < K; ++k) sum += a(r, k) * b(k, c);
+                out[r * C + c] = sum;
+            }
+    } else if constexpr (Bcs == 1 && Brs == C) {
         // Split by rows: a weight gradient's rows are the weights' rows.
         detail::split_range<R, detail::panel_rows, R * K * C>(
             [&](std::size_t begin, std::size_t end) { detail::row_panel<T, R, K, C>(out, a, b, column_bias, begin, end); });
