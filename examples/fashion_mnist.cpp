@@ -2,12 +2,14 @@
 //
 //   fashion_mnist [--data DIR] [--epochs N] [--seed S] [--log FILE.csv] [--plot FILE.svg]
 //                 [--checkpoint FILE] [--resume FILE] [--stop-after N]
-//                 [--train-samples N] [--validation-samples N] [--test-samples N]
+//                 [--train-samples N] [--validation-samples N] [--test-samples N] [--threads N]
 //
 // The data are Debian's dataset-fashion-mnist (IDX files, gzip) under DIR. The last 5,000
 // training images are held out for validation; the 10,000 test images are used once, at the end.
 // --checkpoint saves a checkpoint after every epoch, --resume continues from one (the result is
-// the uninterrupted run's, bit for bit), --stop-after interrupts a run on purpose.
+// the uninterrupted run's, bit for bit), --stop-after interrupts a run on purpose. --threads sets
+// the threads the matrix kernels use (default: the machine's hardware threads; the results are the
+// same bit for bit on any number).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +18,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include <metagrad/metagrad.hpp>
 
@@ -35,6 +38,7 @@ struct options {
     std::size_t train_samples = 0;  // use only N training images (0: all but the validation ones)
     std::size_t validation_samples = 5000;
     std::size_t test_samples = 0;  // use only the first N test images (0: all)
+    std::size_t threads = std::thread::hardware_concurrency();
 };
 
 static options parse(int argc, char** argv) {
@@ -71,6 +75,7 @@ static options parse(int argc, char** argv) {
         else if (flag == "--train-samples") o.train_samples = number();
         else if (flag == "--validation-samples") o.validation_samples = number();
         else if (flag == "--test-samples") o.test_samples = number();
+        else if (flag == "--threads") o.threads = number();
         else {
             std::cerr << "fashion_mnist: unknown option " << flag << " (the options are listed at the top of examples/fashion_mnist.cpp)\n";
             std::exit(2);
@@ -94,7 +99,9 @@ int main(int argc, char** argv) try {
     if (o.test_samples) test = test.slice(0, std::min(o.test_samples, test.size()));
     for (auto* d : {&train, &validation, &test}) mg::scale_to_unit(*d, 0.0f, 255.0f);
     // [data]
-    std::printf("Fashion-MNIST: %zu training, %zu validation, %zu test images\n", train.size(), validation.size(), test.size());
+    mg::set_thread_count(static_cast<unsigned>(std::min<std::size_t>(o.threads, 1024)));
+    std::printf("Fashion-MNIST: %zu training, %zu validation, %zu test images; %u thread%s\n", train.size(), validation.size(),
+                test.size(), mg::thread_count(), mg::thread_count() == 1 ? "" : "s");
     std::fputs(mg::summary_table<network, float, mg::adam<network, float>, batch_size>().c_str(), stdout);
 
     // [model]
