@@ -25,11 +25,7 @@ namespace detail {
 template <std::size_t Rows, std::size_t Vectors, class T, std::size_t K, std::size_t C, class A, class B>
 inline void row_panel_tile(T* out, A a, B b, const T* bias, std::size_t r0, std::size_t c0) {
     constexpr std::size_t w = lanes<T>;
-    simd<T> acc[Rows][Vectors];
-    for (std::size_t j = 0; j < Vectors; ++j) {
-        const simd<T> start = bias ? load(&bias[c0 + j * w]) : simd<T>{};
-        for (std::size_t i = 0; i < Rows; ++i) acc[i][j] = start;
-    }
+    simd<T> acc[Rows][Vectors] = {};
     for (std::size_t k = 0; k < K; ++k) {
         simd<T> row[Vectors];
         for (std::size_t j = 0; j < Vectors; ++j) row[j] = load(&b.data[k * C + c0 + j * w]);
@@ -38,8 +34,10 @@ inline void row_panel_tile(T* out, A a, B b, const T* bias, std::size_t r0, std:
             for (std::size_t j = 0; j < Vectors; ++j) acc[i][j] += s * row[j];
         }
     }
+    // The bias after the sum, in every kernel: a sample and a batch then round alike.
     for (std::size_t i = 0; i < Rows; ++i)
-        for (std::size_t j = 0; j < Vectors; ++j) store(&out[(r0 + i) * C + c0 + j * w], acc[i][j]);
+        for (std::size_t j = 0; j < Vectors; ++j)
+            store(&out[(r0 + i) * C + c0 + j * w], bias ? acc[i][j] + load(&bias[c0 + j * w]) : acc[i][j]);
 }
 
 // Rows x Vectors accumulators, Vectors loaded rows of B and a broadcast must fit the registers.
@@ -65,9 +63,9 @@ inline void row_panel(T* out, A a, B b, const T* bias, std::size_t begin, std::s
     for (; c0 + w <= vector_end; c0 += w) row_panel_columns<1, T, R, K, C>(out, a, b, bias, c0, begin, end);
     for (std::size_t r = begin; r < end; ++r)
         for (std::size_t c = vector_end; c < C; ++c) {
-            T sum = bias ? bias[c] : T{};
+            T sum{};
             for (std::size_t k = 0; k < K; ++k) sum += a(r, k) * b.data[k * C + c];
-            out[r * C + c] = sum;
+            out[r * C + c] = bias ? sum + bias[c] : sum;
         }
 }
 
@@ -140,7 +138,7 @@ inline void dot_form(T* out, const T* a, const T* b, const T* bias, std::size_t 
         dot_columns<1, lone_row_columns<T, K>, 1, T, K, C, Ars, Bcs>(out, a, b, bias, r0, begin, end);
 }
 
-/// Products of at most this many multiply-adds (the homework network's) run as plain loops.
+/// Products of at most this many multiply-adds per row (the homework network's) run as plain loops.
 inline constexpr std::size_t tiny_product = 64;
 
 /// Products of at least this many multiply-adds are split between threads: below it, handing
@@ -178,14 +176,16 @@ inline void split_range(F f) {
 template <std::size_t R, std::size_t K, std::size_t C, class T, std::size_t Ars, std::size_t Acs, std::size_t Brs,
           std::size_t Bcs>
 inline void matmul_kernel(T* out, strided<T, Ars, Acs> a, strided<T, Brs, Bcs> b, const T* column_bias = nullptr) {
-    if constexpr (R * K * C <= detail::tiny_product) {
-        // A few dozen multiply-adds: plain loops with constant bounds, which the compiler
-        // unrolls whole; tiles, reductions and the thread check would cost more than the sums.
+    if constexpr (K * C <= detail::tiny_product) {
+        // A few dozen multiply-adds per row: plain loops with constant bounds, which the
+        // compiler unrolls whole; tiles, reductions and the thread check would cost more than the
+        // sums. Decided by K x C alone, so a sample and a batch of one layer take the same path
+        // and round alike.
         for (std::size_t r = 0; r < R; ++r)
             for (std::size_t c = 0; c < C; ++c) {
-                T sum = column_bias ? column_bias[c] : T{};
+                T sum{};
                 for (std::size_t k = 0; k < K; ++k) sum += a(r, k) * b(k, c);
-                out[r * C + c] = sum;
+                out[r * C + c] = column_bias ? sum + column_bias[c] : sum;
             }
     } else if constexpr (Bcs == 1 && Brs == C) {
         // Split by rows: a weight gradient's rows are the weights' rows.
@@ -200,9 +200,9 @@ inline void matmul_kernel(T* out, strided<T, Ars, Acs> a, strided<T, Brs, Bcs> b
     } else {
         for (std::size_t r = 0; r < R; ++r)
             for (std::size_t c = 0; c < C; ++c) {
-                T sum = column_bias ? column_bias[c] : T{};
+                T sum{};
                 for (std::size_t k = 0; k < K; ++k) sum += a(r, k) * b(k, c);
-                out[r * C + c] = sum;
+                out[r * C + c] = column_bias ? sum + column_bias[c] : sum;
             }
     }
 }
