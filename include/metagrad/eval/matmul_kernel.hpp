@@ -73,32 +73,25 @@ inline void row_panel(T* out, A a, B b, const T* bias, std::size_t begin, std::s
 // dense layer's forward pass reads it): C[r, c] = <A row r, B column c>. A tile of Rows x Columns
 // dot products shares its loads; its Rows * Columns vector accumulators are reduced together
 // (sum_lanes_of), which costs about one shuffle pair per result instead of a horizontal sum.
-template <std::size_t Rows, std::size_t Columns, std::size_t Unroll, class T, std::size_t K, std::size_t C,
-          std::size_t Ars, std::size_t Bcs>
+template <std::size_t Rows, std::size_t Columns, class T, std::size_t K, std::size_t C, std::size_t Ars, std::size_t Bcs>
 inline void dot_tile(T* out, const T* a, const T* b, const T* bias, std::size_t r0, std::size_t c0) {
-    constexpr std::size_t w = lanes<T>, step = w * Unroll, n = Rows * Columns;
-    constexpr std::size_t unrolled_end = K - K % step, vector_end = K - K % w;
+    constexpr std::size_t w = lanes<T>, vector_end = K - K % w, n = Rows * Columns;
     T sums[n] = {};
     if constexpr (vector_end > 0) {
-        simd<T> acc[Unroll][n] = {};
+        simd<T> acc[n] = {};
         // One moving pointer per operand, the rows and columns at constant offsets from it: with
         // an index per column, the compiler keeps a pointer per column and runs out of registers.
         const T* a_k = a + r0 * Ars;
         const T* b_k = b + c0 * Bcs;
-        const auto accumulate = [&](simd<T>* into, std::size_t offset) {
+        for (std::size_t k = 0; k < vector_end; k += w, a_k += w, b_k += w) {
             simd<T> column[Columns];
-            for (std::size_t j = 0; j < Columns; ++j) column[j] = load(b_k + j * Bcs + offset);
+            for (std::size_t j = 0; j < Columns; ++j) column[j] = load(b_k + j * Bcs);
             for (std::size_t i = 0; i < Rows; ++i) {
-                const simd<T> row = load(a_k + i * Ars + offset);
-                for (std::size_t j = 0; j < Columns; ++j) into[i * Columns + j] += row * column[j];
+                const simd<T> row = load(a_k + i * Ars);
+                for (std::size_t j = 0; j < Columns; ++j) acc[i * Columns + j] += row * column[j];
             }
-        };
-        for (std::size_t k = 0; k < unrolled_end; k += step, a_k += step, b_k += step)
-            for (std::size_t u = 0; u < Unroll; ++u) accumulate(acc[u], u * w);
-        for (std::size_t k = unrolled_end; k < vector_end; k += w, a_k += w, b_k += w) accumulate(acc[0], 0);
-        for (std::size_t u = 1; u < Unroll; ++u)
-            for (std::size_t i = 0; i < n; ++i) acc[0][i] += acc[u][i];
-        sum_lanes_of<n, T>(acc[0], sums);
+        }
+        sum_lanes_of<n, T>(acc, sums);
     }
     for (std::size_t i = 0; i < Rows; ++i)
         for (std::size_t j = 0; j < Columns; ++j) {
@@ -109,14 +102,12 @@ inline void dot_tile(T* out, const T* a, const T* b, const T* bias, std::size_t 
 }
 
 // Rows [r0, r0 + Rows), columns [from, to): tiles of Columns, then of halves for the rest.
-template <std::size_t Rows, std::size_t Columns, std::size_t Unroll, class T, std::size_t K, std::size_t C,
-          std::size_t Ars, std::size_t Bcs>
+template <std::size_t Rows, std::size_t Columns, class T, std::size_t K, std::size_t C, std::size_t Ars, std::size_t Bcs>
 inline void dot_columns(T* out, const T* a, const T* b, const T* bias, std::size_t r0, std::size_t from,
                         std::size_t to) {
     const std::size_t end = from + (to - from) / Columns * Columns;
-    for (std::size_t c0 = from; c0 < end; c0 += Columns)
-        dot_tile<Rows, Columns, Unroll, T, K, C, Ars, Bcs>(out, a, b, bias, r0, c0);
-    if constexpr (Columns > 1) dot_columns<Rows, Columns / 2, Unroll, T, K, C, Ars, Bcs>(out, a, b, bias, r0, end, to);
+    for (std::size_t c0 = from; c0 < end; c0 += Columns) dot_tile<Rows, Columns, T, K, C, Ars, Bcs>(out, a, b, bias, r0, c0);
+    if constexpr (Columns > 1) dot_columns<Rows, Columns / 2, T, K, C, Ars, Bcs>(out, a, b, bias, r0, end, to);
 }
 
 // Accumulators, loaded columns and a row must fit the registers: 4 x 4 tiles with 32 registers,
@@ -133,9 +124,9 @@ template <class T, std::size_t R, std::size_t K, std::size_t C, std::size_t Ars,
 inline void dot_form(T* out, const T* a, const T* b, const T* bias, std::size_t begin, std::size_t end) {
     constexpr std::size_t full_rows = R - R % dot_rows;
     for (std::size_t r0 = 0; r0 < full_rows; r0 += dot_rows)
-        dot_columns<dot_rows, dot_columns_per_tile, 1, T, K, C, Ars, Bcs>(out, a, b, bias, r0, begin, end);
+        dot_columns<dot_rows, dot_columns_per_tile, T, K, C, Ars, Bcs>(out, a, b, bias, r0, begin, end);
     for (std::size_t r0 = full_rows; r0 < R; ++r0)
-        dot_columns<1, lone_row_columns<T, K>, 1, T, K, C, Ars, Bcs>(out, a, b, bias, r0, begin, end);
+        dot_columns<1, lone_row_columns<T, K>, T, K, C, Ars, Bcs>(out, a, b, bias, r0, begin, end);
 }
 
 /// Products of at most this many multiply-adds per row (the homework network's) run as plain loops.

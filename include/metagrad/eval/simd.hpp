@@ -62,12 +62,6 @@ template <class T>
 inline simd<T> splat(T x) {
     return x - simd<T>{};
 }
-template <class T>
-inline T horizontal_sum(simd<T> v) {
-    T total{};
-    for (std::size_t i = 0; i < lanes<T>; ++i) total += v[i];
-    return total;
-}
 
 namespace detail {
 // One level of a transposing reduction. Each input holds groups of `Group` partial sums (one
