@@ -2,11 +2,13 @@
 //   W1  the homework network (4-3-2-1 ReLU, squared error), one sample: forward, backward, SGD step
 //   W2  16-32-32-1 tanh MLP, one-sample inference
 //   W3  784-256-128-10 ReLU MLP with softmax, one-sample inference
-//   W4  the same MLP, softmax cross-entropy, batch 64: forward, backward, SGD step (1 thread)
+//   W4  the same MLP, softmax cross-entropy, batch 64: forward, backward, SGD step (1 and 2 threads)
+//   W5  one epoch of W4 over Fashion-MNIST's training images (1 and 2 threads)
 //   S1  8-16-16-1 ReLU MLP, MSE, Adam, batch 32: training samples per second
-// Baselines: straightforward hand-written loops with fixed sizes, and Eigen (fixed-size matrices
-// for small networks, dynamic for large). The machine's FMA peak and L2 read bandwidth are
-// measured first and reported as counters, so each result reads as a fraction of its bound.
+// Baselines: straightforward hand-written loops with fixed sizes, Eigen (fixed-size matrices for
+// small networks, dynamic for large), and libtorch (libtorch_baselines.cpp, where CMake finds
+// it); PyTorch runs from benchmarks/pytorch_mlp.py. The machine's FMA peak and L2 read bandwidth
+// are measured first and reported as counters, so each result reads as a fraction of its bound.
 #include <cmath>
 #include <cstddef>
 #include <memory>
