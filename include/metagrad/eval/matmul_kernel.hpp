@@ -1,11 +1,13 @@
 // metagrad::eval::matmul_kernel: the run-time matrix product over strided memory, register-blocked.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 
 #include "metagrad/eval/parallel.hpp"
 #include "metagrad/eval/simd.hpp"
+
+// No <algorithm> for two minima: every translation unit includes this header, and <algorithm>
+// costs g++ a few tenths of a second to parse.
 
 namespace metagrad::eval {
 
@@ -57,7 +59,7 @@ inline void row_panel_columns(T* out, A a, B b, const T* bias, std::size_t c0, s
 template <class T, std::size_t R, std::size_t K, std::size_t C, class A, class B>
 inline void row_panel(T* out, A a, B b, const T* bias, std::size_t begin, std::size_t end) {
     constexpr std::size_t w = lanes<T>, panel = 3 * w, vector_end = C - C % w;
-    end = std::min(end, R);  // it is; saying so spares g++ a false out-of-bounds warning
+    end = end < R ? end : R;  // it is; saying so spares g++ a false out-of-bounds warning
     std::size_t c0 = 0;
     for (; c0 + panel <= vector_end; c0 += panel) row_panel_columns<3, T, R, K, C>(out, a, b, bias, c0, begin, end);
     for (; c0 + w <= vector_end; c0 += w) row_panel_columns<1, T, R, K, C>(out, a, b, bias, c0, begin, end);
@@ -145,7 +147,7 @@ template <std::size_t N, std::size_t Granule, std::size_t Work, class F>
 inline void split_range(F f) {
     constexpr std::size_t granules = (N + Granule - 1) / Granule;
     const unsigned parts = Work >= parallel_threshold
-                               ? static_cast<unsigned>(std::min<std::size_t>(parallel_width(), granules))
+                               ? static_cast<unsigned>(parallel_width() < granules ? parallel_width() : granules)
                                : 1u;
     if (parts <= 1) {
         f(std::size_t{0}, N);
