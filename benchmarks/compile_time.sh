@@ -5,7 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/measure_compile.sh
 runs=${1:-5}
-command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time: apt-get install time" >&2; exit 1; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 printf '| source | compiler | flags | median wall s | peak memory MiB |\n|---|---|---|---|---|\n'

@@ -1,5 +1,6 @@
 # Sourced by the compile-time benchmarks. `measure_compile RUNS COMMAND...` runs COMMAND RUNS
 # times and prints "SECONDS | PEAK_MIB": the median wall time and the largest resident set.
+command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time: apt-get install time" >&2; exit 1; }
 measure_compile() {
     local runs=$1 mem times=() peak=0 start kib median
     shift

@@ -12,6 +12,17 @@
 
 namespace mg = metagrad;
 
+// The loop sets the learning rate of plain SGD (a field of its own) and of the optimizers with
+// options alike.
+using small_network = mg::sequential<mg::dense<2, 1>>;
+static_assert([] {
+    mg::sgd<float> plain{0.1f};
+    mg::adam<small_network, float> adam(mg::adam_options<float>{.learning_rate = 0.1f});
+    mg::set_learning_rate(plain, 0.25f);
+    mg::set_learning_rate(adam, 0.5f);
+    return plain.learning_rate == 0.25f && adam.options.learning_rate == 0.5f;
+}());
+
 BOOST_AUTO_TEST_CASE(a_short_run_on_fashion_mnist_learns) {
     // 6,000 training images, two epochs of a 784-64-10 network; the first 2,000 test images.
     // Stated bar: at least 0.75 test accuracy (chance is 0.10; this run gets about 0.8).
