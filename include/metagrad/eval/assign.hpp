@@ -78,10 +78,10 @@ constexpr void reference_product(Data& out, const E& e) {
         }
 }
 
-template <class E>
-inline void run_product(value_type_of<E>* out, const E& e, const value_type_of<E>* column_bias = nullptr) {
+template <class E, class Epilogue = store_sum<value_type_of<E>>>
+inline void run_product(value_type_of<E>* out, const E& e, Epilogue epilogue = {}) {
     using P = std::remove_cvref_t<E>;
-    matmul_kernel<P::rows, P::inner, P::columns>(out, strided_view(e.left), strided_view(e.right), column_bias);
+    matmul_kernel<P::rows, P::inner, P::columns>(out, strided_view(e.left), strided_view(e.right), epilogue);
 }
 
 /// Whether `out[0, n)` shares memory with operand `e`, comparing addresses as integers (`<` on
@@ -109,7 +109,7 @@ constexpr void assign_to_fresh(Data& out, const E& e) {
             for (std::size_t r = 0; r < rows; ++r)
                 for (std::size_t c = 0; c < columns; ++c) out[r * columns + c] += e.right.operand[c];
         } else {
-            detail::run_product(out.data(), e.left, e.right.operand.view_data());
+            detail::run_product(out.data(), e.left, add_column_bias<value_type_of<E>>{e.right.operand.view_data()});
         }
         return;
     }
@@ -162,6 +162,22 @@ constexpr void assign(Tensor& out, const E& e) {
         assign_to_fresh(tmp, e);
         out.data = tmp;
     }
+}
+
+/// `w = w - scale * e` for a matrix product `e` that does not read `w`: plain SGD's step on a
+/// weight from the product that is its gradient. At run time the kernel takes the step as it
+/// finishes each sum, so the gradient is never stored; constant evaluation, and products without
+/// a kernel, assign the expression.
+template <class Tensor, expression E>
+constexpr void subtract_scaled_product(Tensor& w, value_type_of<E> scale, const E& e) {
+    if constexpr (detail::kernel_product<E>) {
+        if (!std::is_constant_evaluated() && !detail::overlaps(w.data.data(), w.size, e.left) &&
+            !detail::overlaps(w.data.data(), w.size, e.right)) {
+            detail::run_product(w.data.data(), e, subtract_scaled<value_type_of<E>>{scale});
+            return;
+        }
+    }
+    assign(w, w - scale * e);
 }
 
 }  // namespace metagrad::eval

@@ -19,13 +19,44 @@ struct strided {
     constexpr T operator()(std::size_t r, std::size_t c) const { return data[r * RowStride + c * ColumnStride]; }
 };
 
+/// What a kernel does with each finished sum `acc` for element (r, c) of `out`: the epilogue,
+/// applied once per element as it is stored, to vectors of sums or to single ones (`V` is
+/// `simd<T>`, a `small_simd<T, N>` or `T`). `finish(acc, at, c)` returns the value to store at
+/// `at`, which points at the element(s) of `out` for column c.
+template <class T>
+struct store_sum {
+    template <class V>
+    V finish(V acc, const T*, std::size_t) const {
+        return acc;
+    }
+};
+/// out = sum + column_bias[c]: a dense layer's forward pass.
+template <class T>
+struct add_column_bias {
+    const T* column_bias;
+    template <class V>
+    V finish(V acc, const T*, std::size_t c) const {
+        return acc + load_as<V>(column_bias + c);
+    }
+};
+/// out = out - scale * sum: plain SGD's step on a weight, from its gradient's sum, which is then
+/// never stored.
+template <class T>
+struct subtract_scaled {
+    T scale;
+    template <class V>
+    V finish(V acc, const T* at, std::size_t) const {
+        return load_as<V>(at) - scale * acc;
+    }
+};
+
 namespace detail {
 
 // Row-panel form, used when B's rows are contiguous: C[r, c0..] = sum_k A(r, k) B[k, c0..].
 // A tile of Rows x Vectors registers accumulates over the whole inner extent, so each loaded
 // vector of B serves `Rows` products, each broadcast of A serves `Vectors`, and C is written once.
-template <std::size_t Rows, std::size_t Vectors, class T, std::size_t K, std::size_t C, class A, class B>
-inline void row_panel_tile(T* out, A a, B b, const T* bias, std::size_t r0, std::size_t c0) {
+template <std::size_t Rows, std::size_t Vectors, class T, std::size_t K, std::size_t C, class A, class B, class E>
+inline void row_panel_tile(T* out, A a, B b, E epilogue, std::size_t r0, std::size_t c0) {
     constexpr std::size_t w = lanes<T>;
     simd<T> acc[Rows][Vectors] = {};
     for (std::size_t k = 0; k < K; ++k) {
@@ -36,38 +67,40 @@ inline void row_panel_tile(T* out, A a, B b, const T* bias, std::size_t r0, std:
             for (std::size_t j = 0; j < Vectors; ++j) acc[i][j] += s * row[j];
         }
     }
-    // The bias after the sum, in every kernel: a sample and a batch then round alike.
+    // The epilogue after the whole sum, in every kernel: a sample and a batch then round alike.
     for (std::size_t i = 0; i < Rows; ++i)
-        for (std::size_t j = 0; j < Vectors; ++j)
-            store(&out[(r0 + i) * C + c0 + j * w], bias ? acc[i][j] + load(&bias[c0 + j * w]) : acc[i][j]);
+        for (std::size_t j = 0; j < Vectors; ++j) {
+            T* at = &out[(r0 + i) * C + c0 + j * w];
+            store(at, epilogue.finish(acc[i][j], at, c0 + j * w));
+        }
 }
 
 // Rows x Vectors accumulators, Vectors loaded rows of B and a broadcast must fit the registers.
 inline constexpr std::size_t panel_rows = simd_registers >= 32 ? 8 : 4;
 
 // Rows [begin, end) of the panel of `Vectors` vectors starting at column c0.
-template <std::size_t Vectors, class T, std::size_t R, std::size_t K, std::size_t C, class A, class B>
-inline void row_panel_columns(T* out, A a, B b, const T* bias, std::size_t c0, std::size_t begin, std::size_t end) {
+template <std::size_t Vectors, class T, std::size_t R, std::size_t K, std::size_t C, class A, class B, class E>
+inline void row_panel_columns(T* out, A a, B b, E epilogue, std::size_t c0, std::size_t begin, std::size_t end) {
     const std::size_t tiles = (end - begin) / panel_rows, rest = begin + tiles * panel_rows;
     for (std::size_t t = 0; t < tiles; ++t)
-        row_panel_tile<panel_rows, Vectors, T, K, C>(out, a, b, bias, begin + t * panel_rows, c0);
-    for (std::size_t r0 = rest; r0 < end; ++r0) row_panel_tile<1, Vectors, T, K, C>(out, a, b, bias, r0, c0);
+        row_panel_tile<panel_rows, Vectors, T, K, C>(out, a, b, epilogue, begin + t * panel_rows, c0);
+    for (std::size_t r0 = rest; r0 < end; ++r0) row_panel_tile<1, Vectors, T, K, C>(out, a, b, epilogue, r0, c0);
 }
 
 // Rows [begin, end), every column: whole panels, then single vectors, then the columns past the
 // last whole vector, one at a time. The panel of B stays in L1 while the rows go by.
-template <class T, std::size_t R, std::size_t K, std::size_t C, class A, class B>
-inline void row_panel(T* out, A a, B b, const T* bias, std::size_t begin, std::size_t end) {
+template <class T, std::size_t R, std::size_t K, std::size_t C, class A, class B, class E>
+inline void row_panel(T* out, A a, B b, E epilogue, std::size_t begin, std::size_t end) {
     constexpr std::size_t w = lanes<T>, panel = 3 * w, vector_end = C - C % w;
     end = end < R ? end : R;  // it is; saying so spares g++ a false out-of-bounds warning
     std::size_t c0 = 0;
-    for (; c0 + panel <= vector_end; c0 += panel) row_panel_columns<3, T, R, K, C>(out, a, b, bias, c0, begin, end);
-    for (; c0 + w <= vector_end; c0 += w) row_panel_columns<1, T, R, K, C>(out, a, b, bias, c0, begin, end);
+    for (; c0 + panel <= vector_end; c0 += panel) row_panel_columns<3, T, R, K, C>(out, a, b, epilogue, c0, begin, end);
+    for (; c0 + w <= vector_end; c0 += w) row_panel_columns<1, T, R, K, C>(out, a, b, epilogue, c0, begin, end);
     for (std::size_t r = begin; r < end; ++r)
         for (std::size_t c = vector_end; c < C; ++c) {
             T sum{};
             for (std::size_t k = 0; k < K; ++k) sum += a(r, k) * b.data[k * C + c];
-            out[r * C + c] = bias ? sum + bias[c] : sum;
+            out[r * C + c] = epilogue.finish(sum, &out[r * C + c], c);
         }
 }
 
@@ -75,8 +108,9 @@ inline void row_panel(T* out, A a, B b, const T* bias, std::size_t begin, std::s
 // dense layer's forward pass reads it): C[r, c] = <A row r, B column c>. A tile of Rows x Columns
 // dot products shares its loads; its Rows * Columns vector accumulators are reduced together
 // (sum_lanes_of), which costs about one shuffle pair per result instead of a horizontal sum.
-template <std::size_t Rows, std::size_t Columns, class T, std::size_t K, std::size_t C, std::size_t Ars, std::size_t Bcs>
-inline void dot_tile(T* out, const T* a, const T* b, const T* bias, std::size_t r0, std::size_t c0) {
+template <std::size_t Rows, std::size_t Columns, class T, std::size_t K, std::size_t C, std::size_t Ars, std::size_t Bcs,
+          class E>
+inline void dot_tile(T* out, const T* a, const T* b, E epilogue, std::size_t r0, std::size_t c0) {
     constexpr std::size_t w = lanes<T>, vector_end = K - K % w, n = Rows * Columns;
     T sums[n] = {};
     if constexpr (vector_end > 0) {
@@ -95,21 +129,34 @@ inline void dot_tile(T* out, const T* a, const T* b, const T* bias, std::size_t 
         }
         sum_lanes_of<n, T>(acc, sums);
     }
-    for (std::size_t i = 0; i < Rows; ++i)
-        for (std::size_t j = 0; j < Columns; ++j) {
-            T sum = sums[i * Columns + j];
-            for (std::size_t k = vector_end; k < K; ++k) sum += a[(r0 + i) * Ars + k] * b[(c0 + j) * Bcs + k];
-            out[(r0 + i) * C + c0 + j] = bias ? sum + bias[c0 + j] : sum;
-        }
+    if constexpr (vector_end == K) {
+        // Each row's sums as one short vector through the epilogue, stored at once: scalar
+        // stores would stall the next layer's vector loads of them.
+        // Pieces no wider than the target's vectors (wider ones would not be registers).
+        constexpr std::size_t piece = Columns < w ? Columns : w;
+        for (std::size_t i = 0; i < Rows; ++i)
+            for (std::size_t j = 0; j < Columns; j += piece) {
+                T* at = &out[(r0 + i) * C + c0 + j];
+                store_as(at, epilogue.finish(load_as<small_simd<T, piece>>(&sums[i * Columns + j]), at, c0 + j));
+            }
+    } else {
+        for (std::size_t i = 0; i < Rows; ++i)
+            for (std::size_t j = 0; j < Columns; ++j) {
+                T sum = sums[i * Columns + j];
+                for (std::size_t k = vector_end; k < K; ++k) sum += a[(r0 + i) * Ars + k] * b[(c0 + j) * Bcs + k];
+                T* at = &out[(r0 + i) * C + c0 + j];
+                *at = epilogue.finish(sum, at, c0 + j);
+            }
+    }
 }
 
 // Rows [r0, r0 + Rows), columns [from, to): tiles of Columns, then of halves for the rest.
-template <std::size_t Rows, std::size_t Columns, class T, std::size_t K, std::size_t C, std::size_t Ars, std::size_t Bcs>
-inline void dot_columns(T* out, const T* a, const T* b, const T* bias, std::size_t r0, std::size_t from,
-                        std::size_t to) {
+template <std::size_t Rows, std::size_t Columns, class T, std::size_t K, std::size_t C, std::size_t Ars, std::size_t Bcs,
+          class E>
+inline void dot_columns(T* out, const T* a, const T* b, E epilogue, std::size_t r0, std::size_t from, std::size_t to) {
     const std::size_t end = from + (to - from) / Columns * Columns;
-    for (std::size_t c0 = from; c0 < end; c0 += Columns) dot_tile<Rows, Columns, T, K, C, Ars, Bcs>(out, a, b, bias, r0, c0);
-    if constexpr (Columns > 1) dot_columns<Rows, Columns / 2, T, K, C, Ars, Bcs>(out, a, b, bias, r0, end, to);
+    for (std::size_t c0 = from; c0 < end; c0 += Columns) dot_tile<Rows, Columns, T, K, C, Ars, Bcs>(out, a, b, epilogue, r0, c0);
+    if constexpr (Columns > 1) dot_columns<Rows, Columns / 2, T, K, C, Ars, Bcs>(out, a, b, epilogue, r0, end, to);
 }
 
 // Accumulators, loaded columns and a row must fit the registers: 4 x 4 tiles with 32 registers,
@@ -122,17 +169,21 @@ inline constexpr std::size_t dot_rows = simd_registers >= 32 ? 4 : 2, dot_column
 template <class T, std::size_t K>
 inline constexpr std::size_t lone_row_columns = simd_registers >= 32 && K < 16 * lanes<T> ? 16 : 8;
 
-template <class T, std::size_t R, std::size_t K, std::size_t C, std::size_t Ars, std::size_t Bcs>
-inline void dot_form(T* out, const T* a, const T* b, const T* bias, std::size_t begin, std::size_t end) {
+template <class T, std::size_t R, std::size_t K, std::size_t C, std::size_t Ars, std::size_t Bcs, class E>
+inline void dot_form(T* out, const T* a, const T* b, E epilogue, std::size_t begin, std::size_t end) {
     constexpr std::size_t full_rows = R - R % dot_rows;
     for (std::size_t r0 = 0; r0 < full_rows; r0 += dot_rows)
-        dot_columns<dot_rows, dot_columns_per_tile, T, K, C, Ars, Bcs>(out, a, b, bias, r0, begin, end);
+        dot_columns<dot_rows, dot_columns_per_tile, T, K, C, Ars, Bcs>(out, a, b, epilogue, r0, begin, end);
     for (std::size_t r0 = full_rows; r0 < R; ++r0)
-        dot_columns<1, lone_row_columns<T, K>, T, K, C, Ars, Bcs>(out, a, b, bias, r0, begin, end);
+        dot_columns<1, lone_row_columns<T, K>, T, K, C, Ars, Bcs>(out, a, b, epilogue, r0, begin, end);
 }
 
-/// Products of at most this many multiply-adds per row (the homework network's) run as plain loops.
+/// Products of at most this many multiply-adds per row (the homework network's) run as plain
+/// loops, when their rows are shorter than a vector: a longer row is a chain of dependent adds
+/// there, which the dot form's vector sums and reduction tree beat.
 inline constexpr std::size_t tiny_product = 64;
+template <class T, std::size_t K, std::size_t C>
+inline constexpr bool tiny = K * C <= tiny_product && K < lanes<T>;
 
 /// Products of at least this many multiply-adds are split between threads: below it, handing
 /// out the parts costs more than it saves.
@@ -162,41 +213,36 @@ inline void split_range(F f) {
 
 }  // namespace detail
 
-/// `out` (R x C, row-major, not overlapping the operands) = A (R x K) times B (K x C), plus
-/// `column_bias[c]` on every row when it is given. Chooses the loop nest from the strides at
-/// compile time; the result is deterministic for given shapes and target, though its rounding
-/// differs from the reference loop in `core/matmul.hpp` (the sums are taken in another order).
+/// `out` (R x C, row-major, not overlapping the operands) = A (R x K) times B (K x C), each sum
+/// passed through `epilogue` (`store_sum`, `add_column_bias`, `subtract_scaled`) as it is stored.
+/// Chooses the loop nest from the strides at compile time; the result is deterministic for given
+/// shapes and target, though its rounding differs from the reference loop in `core/matmul.hpp`
+/// (the sums are taken in another order).
 template <std::size_t R, std::size_t K, std::size_t C, class T, std::size_t Ars, std::size_t Acs, std::size_t Brs,
-          std::size_t Bcs>
-inline void matmul_kernel(T* out, strided<T, Ars, Acs> a, strided<T, Brs, Bcs> b, const T* column_bias = nullptr) {
-    if constexpr (K * C <= detail::tiny_product) {
-        // A few dozen multiply-adds per row: plain loops with constant bounds, which the
-        // compiler unrolls whole; tiles, reductions and the thread check would cost more than the
-        // sums. Decided by K x C alone, so a sample and a batch of one layer take the same path
-        // and round alike.
+          std::size_t Bcs, class E = store_sum<T>>
+inline void matmul_kernel(T* out, strided<T, Ars, Acs> a, strided<T, Brs, Bcs> b, E epilogue = {}) {
+    if constexpr (detail::tiny<T, K, C> || !((Bcs == 1 && Brs == C) || (Acs == 1 && Brs == 1))) {
+        // Tiny products (a few dozen multiply-adds per row, shorter than a vector): plain loops
+        // with constant bounds, which the compiler unrolls whole; tiles, reductions and the
+        // thread check would cost more than the sums. Decided by K x C alone, so a sample and a
+        // batch of one layer take the same path and round alike. Also the fallback for layouts
+        // no form reads contiguously.
         for (std::size_t r = 0; r < R; ++r)
             for (std::size_t c = 0; c < C; ++c) {
                 T sum{};
                 for (std::size_t k = 0; k < K; ++k) sum += a(r, k) * b(k, c);
-                out[r * C + c] = column_bias ? sum + column_bias[c] : sum;
+                out[r * C + c] = epilogue.finish(sum, &out[r * C + c], c);
             }
     } else if constexpr (Bcs == 1 && Brs == C) {
         // Split by rows: a weight gradient's rows are the weights' rows.
         detail::split_range<R, detail::panel_rows, R * K * C>(
-            [&](std::size_t begin, std::size_t end) { detail::row_panel<T, R, K, C>(out, a, b, column_bias, begin, end); });
-    } else if constexpr (Acs == 1 && Brs == 1) {
+            [&](std::size_t begin, std::size_t end) { detail::row_panel<T, R, K, C>(out, a, b, epilogue, begin, end); });
+    } else {
         // Split by columns: a forward pass's columns are the weights' rows.
         constexpr std::size_t granule = R >= detail::dot_rows ? detail::dot_columns_per_tile : detail::lone_row_columns<T, K>;
         detail::split_range<C, granule, R * K * C>([&](std::size_t begin, std::size_t end) {
-            detail::dot_form<T, R, K, C, Ars, Bcs>(out, a.data, b.data, column_bias, begin, end);
+            detail::dot_form<T, R, K, C, Ars, Bcs>(out, a.data, b.data, epilogue, begin, end);
         });
-    } else {
-        for (std::size_t r = 0; r < R; ++r)
-            for (std::size_t c = 0; c < C; ++c) {
-                T sum{};
-                for (std::size_t k = 0; k < K; ++k) sum += a(r, k) * b(k, c);
-                out[r * C + c] = column_bias ? sum + column_bias[c] : sum;
-            }
     }
 }
 

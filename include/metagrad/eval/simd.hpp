@@ -56,6 +56,23 @@ template <class T>
 inline void store(T* p, simd<T> v) {
     std::memcpy(p, &v, sizeof v);
 }
+/// `V` (a vector type or a scalar) read from or written to memory, with no alignment assumed.
+template <class V, class T>
+inline V load_as(const T* p) {
+    V v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+template <class V, class T>
+inline void store_as(T* p, V v) {
+    std::memcpy(p, &v, sizeof v);
+}
+
+/// A vector of `N` elements of `T` (N a power of two), whatever the target's widest: a tile's
+/// row of sums, added and stored at once.
+template <class T, std::size_t N>
+using small_simd [[gnu::vector_size(N * sizeof(T))]] = T;
+
 /// `x` in every lane. Written as x - 0, which is x exactly (also for -0), so the compiler emits
 /// one broadcast, from memory when x is there; 0 + x would cost an add first.
 template <class T>
@@ -115,11 +132,9 @@ inline void sum_lanes_of(const simd<T>* v, T* sums) {
         // One vector is left, with N groups of w / N lanes each: halve it against itself until
         // its first N lanes hold the N sums (a tree, not a chain of dependent scalar adds).
         detail::halve_self<w / N, T>(level[0]);
-        if constexpr (N == w) {
-            store(sums, level[0]);
-        } else {
-            for (std::size_t i = 0; i < N; ++i) sums[i] = level[0][i];
-        }
+        // One store of the first N lanes: a reader that loads them back as a vector then gets
+        // them forwarded from the store, where N scalar stores would stall it.
+        std::memcpy(sums, &level[0], N * sizeof(T));
     }
 }
 

@@ -78,6 +78,17 @@ struct dense_maths {
         backward_parameters(p, x, y, dl_dy, dl_dp);
         eval::assign_to_fresh(dl_dx.data, matmul(as_rows(dl_dy), p.weight));
     }
+    // The backward pass fused with plain SGD's step (p <- p - learning_rate * dl/dp): dl/dX from
+    // the weights before the step (when `InputGradient`), then the step, which the weight
+    // gradient's kernel takes as it finishes each sum, so that gradient is never stored.
+    template <bool InputGradient, class T, class S, class P>
+    static constexpr void backward_sgd_into(P& p, const tensor<T, S>& x, const tensor<T, output_shape<S>>&,
+                                            const tensor<T, output_shape<S>>& dl_dy, T learning_rate, tensor<T, S>& dl_dx) {
+        if constexpr (InputGradient) eval::assign_to_fresh(dl_dx.data, matmul(as_rows(dl_dy), p.weight));
+        eval::subtract_scaled_product(p.weight, learning_rate, matmul(transpose(as_rows(dl_dy)), as_rows(x)));
+        p.bias = p.bias - learning_rate * column_sums(as_rows(dl_dy));
+    }
+
     template <class T, class S, class P>
     static constexpr tensor<T, S> backward(const P& p, const tensor<T, S>& x, const tensor<T, output_shape<S>>& y,
                                            const tensor<T, output_shape<S>>& dl_dy, P& dl_dp) {

@@ -1,10 +1,13 @@
 // metagrad::value_and_gradient and metagrad::train_step: one forward, loss, backward (and update).
 #pragma once
 
+#include <type_traits>
+
 #include "metagrad/core/network.hpp"
 #include "metagrad/core/parameters.hpp"
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/losses/loss.hpp"
+#include "metagrad/optim/sgd.hpp"
 #include "metagrad/train/workspace.hpp"
 
 namespace metagrad {
@@ -85,17 +88,35 @@ constexpr T value_and_gradient(const network_parameters<Net, T>& p, const tensor
     }
 }
 
-/// One training step using workspace `ws`: no allocation, and nothing large on the stack.
+/// One training step using workspace `ws`: no allocation, and nothing large on the stack. With
+/// plain `sgd`, each layer takes its step during the backward pass, inside the kernel that sums
+/// its weight gradient where it can (`Net::backward_sgd_into`): the result is the same, one pass
+/// over the weights is saved, and those layers' gradients are not kept in `ws`.
 template <class Net, class T, class X, class Y, class Loss, class Optimizer>
 constexpr T train_step(network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y, Loss loss,
                        Optimizer& optimizer, workspace<Net, T, X>& ws) {
     // The optimizer was made for another network's (or element type's) parameters.
     static_assert(optimizer_takes<optimizer_of<Optimizer>, parameters_of<network_parameters<Net, T>>>,
                   "metagrad::train_step: the optimizer must be made for the parameters it updates");
-    const T value = value_and_gradient(p, x, y, loss, ws);
-    if constexpr (optimizer_takes<optimizer_of<Optimizer>, parameters_of<network_parameters<Net, T>>>)
-        optimizer.step(p, ws.gradient.parameters);
-    return value;
+    if constexpr (std::is_same_v<Optimizer, sgd<T>>) {
+        Net::forward_trace_into(p, x, ws.trace);
+        using output = std::remove_cvref_t<decltype(ws.trace.output())>;
+        // The type given as the loss lacks value(prediction, target) or gradient(prediction, target).
+        static_assert(loss_for<Loss, T, typename output::shape_type>,
+                      "metagrad: a loss must provide value(prediction, target) and gradient(prediction, target)");
+        if constexpr (loss_for<Loss, T, typename output::shape_type>) {
+            const T value = Loss::value(ws.trace.output(), y);
+            Net::backward_sgd_into(p, ws.trace, Loss::gradient(ws.trace.output(), y), ws.gradient, optimizer.learning_rate);
+            return value;
+        } else {
+            return T{};
+        }
+    } else {
+        const T value = value_and_gradient(p, x, y, loss, ws);
+        if constexpr (optimizer_takes<optimizer_of<Optimizer>, parameters_of<network_parameters<Net, T>>>)
+            optimizer.step(p, ws.gradient.parameters);
+        return value;
+    }
 }
 
 }  // namespace metagrad
