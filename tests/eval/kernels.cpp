@@ -1,6 +1,7 @@
 // Tests of include/metagrad/eval/matmul_kernel.hpp through eval/assign.hpp: the run-time matrix
 // kernels against the reference sum of core/matmul.hpp, for every operand layout the layers use
 // and for shapes that exercise every tile and remainder; and assignment to an operand.
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 
@@ -94,6 +95,34 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(kernels_add_a_row_vector_as_they_store_run_time, T
     check_biased<T, 1, 100, 37>();
     check_biased<T, 9, 33, 50>();
     check_biased<T, 64, 48, 20>();
+}
+
+// w - s * product, the SGD step taken in the weight-gradient kernel: both weight-gradient
+// layouts (A^T B, as dense layers have it, and A B), against w minus s times the reference sum.
+template <class T, std::size_t R, std::size_t K, std::size_t C>
+void check_subtract_scaled() {
+    const auto at = random_tensor<T, mg::shape<K, R>>();
+    const auto b = random_tensor<T, mg::shape<K, C>>();
+    const auto w = random_tensor<T, mg::shape<R, C>>();
+    const T scale = T(0.37);
+    auto tn = w, nn = w;
+    mg::eval::subtract_scaled_product(tn, scale, mg::matmul(mg::transpose(at), b));
+    const auto a = mg::matrix<T, R, K>(mg::transpose(at));
+    mg::eval::subtract_scaled_product(nn, scale, mg::matmul(a, b));
+    const double tolerance = (sizeof(T) == 4 ? 1e-5 : 1e-13) * static_cast<double>(K + 1);
+    double worst = 0;
+    for (std::size_t r = 0; r < R; ++r)
+        for (std::size_t c = 0; c < C; ++c) {
+            const double expected = w.at(r, c) - scale * reference(a, b, r, c);
+            worst = std::max({worst, std::abs(tn.at(r, c) - expected), std::abs(nn.at(r, c) - expected)});
+        }
+    BOOST_TEST(worst <= tolerance);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(kernels_take_an_sgd_step_as_they_store_run_time, T, element_types) {
+    check_subtract_scaled<T, 3, 1, 4>();     // plain loops
+    check_subtract_scaled<T, 17, 5, 50>();   // panels, single vectors and a column remainder
+    check_subtract_scaled<T, 40, 64, 33>();
 }
 
 // The transposing reduction: N vectors whose lane sums are known exactly.

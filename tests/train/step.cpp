@@ -1,8 +1,11 @@
 // Tests of include/metagrad/train/step.hpp: a training step on a sample and on a minibatch, its
 // result against its parts, learning progress, constant evaluation, and no heap allocation.
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <new>
 
@@ -81,6 +84,53 @@ BOOST_AUTO_TEST_CASE(runtime_workspace_step_equals_the_value_step) {
     BOOST_TEST(loss == expected.loss);
     BOOST_TEST((ws.gradient.parameters == expected.gradient));
     BOOST_TEST((ws.trace.output() == padded::forward(p, x)));
+}
+
+// The workspace step with plain SGD takes each layer's step inside the backward pass (dense
+// layers inside their weight-gradient kernel): the loss is the same bit for bit, and the
+// parameters after it are those after the gradient step and a separate SGD update, up to one
+// rounding (w - lr g is one fused multiply-add or two roundings, as the compiler contracts each
+// loop). Shapes where the weight gradients take the plain-loop, row-panel and threaded paths.
+template <class Net, class T, std::size_t Batch>
+void check_fused_sgd(unsigned threads) {
+    using X = mg::batch_of<Batch, typename Net::template shape_at<0>>;
+    using Y = mg::batch_of<Batch, typename Net::output_shape>;
+    mg::set_thread_count(threads);
+    auto p = std::make_unique<typename Net::template parameters<T>>(random_parameters<Net, T>());
+    auto expected = std::make_unique<typename Net::template parameters<T>>(*p);
+    const auto x = std::make_unique<mg::tensor<T, X>>(random_tensor<T, X>(T(0.05)));
+    const auto y = std::make_unique<mg::tensor<T, Y>>(random_tensor<T, Y>());
+    const mg::sgd<T> optimizer{T(0.03)};
+    auto separate = std::make_unique<mg::workspace<Net, T, X>>();
+    auto fused = std::make_unique<mg::workspace<Net, T, X>>();
+    for (int step = 0; step < 2; ++step) {
+        const T expected_loss = mg::value_and_gradient(*expected, *x, *y, mg::squared_error{}, *separate);
+        optimizer.step(*expected, separate->gradient.parameters);
+        mg::sgd<T> fused_optimizer = optimizer;
+        const T loss = mg::train_step(*p, *x, *y, mg::squared_error{}, fused_optimizer, *fused);
+        BOOST_TEST(loss == expected_loss);
+        double worst = 0;
+        mg::for_each_tensor([&](const auto& got, const auto& want) {
+            for (std::size_t i = 0; i < got.size; ++i)
+                worst = std::max(worst, std::abs(static_cast<double>(got[i]) - static_cast<double>(want[i])) /
+                                            std::max(1.0, std::abs(static_cast<double>(want[i]))));
+        }, *p, *expected);
+        BOOST_TEST(worst <= 4 * static_cast<double>(std::numeric_limits<T>::epsilon()));
+    }
+    mg::set_thread_count(1);
+}
+
+BOOST_AUTO_TEST_CASE(runtime_sgd_fused_into_the_backward_pass_equals_the_separate_update) {
+    using small = mg::sequential<mg::dense<4, 3>, mg::relu, mg::dense<2>, mg::relu, mg::dense<1>>;
+    check_fused_sgd<small, float, 1>(1);
+    check_fused_sgd<small, double, 7>(1);
+    using padded = mg::sequential<mg::input<3>, mg::relu, mg::dense<40>, mg::tanh_layer, mg::dense<19>, mg::leaky_relu<>, mg::dense<2>>;
+    check_fused_sgd<padded, float, 1>(1);
+    check_fused_sgd<padded, float, 33>(1);
+    check_fused_sgd<padded, double, 9>(1);
+    using wide = mg::sequential<mg::input<784>, mg::dense<128>, mg::relu, mg::dense<10>>;
+    check_fused_sgd<wide, float, 64>(1);
+    check_fused_sgd<wide, float, 64>(2);  // the weight gradient split between threads
 }
 
 template <class T, std::size_t Batch>

@@ -90,8 +90,10 @@ constexpr T value_and_gradient(const network_parameters<Net, T>& p, const tensor
 
 /// One training step using workspace `ws`: no allocation, and nothing large on the stack. With
 /// plain `sgd`, each layer takes its step during the backward pass, inside the kernel that sums
-/// its weight gradient where it can (`Net::backward_sgd_into`): the result is the same, one pass
-/// over the weights is saved, and those layers' gradients are not kept in `ws`.
+/// its weight gradient where it can (`Net::backward_sgd_into`): one pass over the weights is
+/// saved, and those layers' gradients are not kept in `ws`. The result is that of the separate
+/// update up to one rounding per weight (the step is a fused multiply-add, or not, as the
+/// compiler contracts each loop).
 template <class Net, class T, class X, class Y, class Loss, class Optimizer>
 constexpr T train_step(network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y, Loss loss,
                        Optimizer& optimizer, workspace<Net, T, X>& ws) {
