@@ -1,7 +1,7 @@
 // Run-time benchmarks of issue #4, each workload against baselines in the same binary:
 //   W1  the homework network (4-3-2-1 ReLU, squared error), one sample: forward, backward, SGD step
-//   W2  16-32-32-1 tanh MLP, one-sample inference
-//   W3  784-256-128-10 ReLU MLP with softmax, one-sample inference
+//   W2  16-32-32-1 tanh MLP, one-sample inference (Net::forward, and a predictor)
+//   W3  784-256-128-10 ReLU MLP with softmax, one-sample inference (the same two)
 //   W4  the same MLP, softmax cross-entropy, batch 64: forward, backward, SGD step (1 and 2 threads)
 //   W5  one epoch of W4 over Fashion-MNIST's training images (1 and 2 threads)
 //   S1  8-16-16-1 ReLU MLP, MSE, Adam, batch 32: training samples per second
@@ -165,6 +165,22 @@ void w2_metagrad(benchmark::State& state) {
     report(state, w2_flops);
 }
 
+// The same network through a predictor: weights packed input-major once, activations owned.
+void w2_predictor(benchmark::State& state) {
+    w2_net::parameters<float> p;
+    fill(p, 2);
+    mg::predictor<w2_net, float> predict(p);
+    mg::vector<float, 16> x;
+    for (std::size_t i = 0; i < 16; ++i) x[i] = 0.05f * static_cast<float>(i) - 0.4f;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(x);
+        const auto& y = predict(x);
+        benchmark::DoNotOptimize(y);
+        benchmark::ClobberMemory();
+    }
+    report(state, w2_flops);
+}
+
 void w2_hand(benchmark::State& state) {
     float w1[32][16], b1[32] = {}, w2[32][32], b2[32] = {}, w3[32], b3 = 0, x[16];
     mg::random_generator g(2);
@@ -223,6 +239,21 @@ void w3_metagrad(benchmark::State& state) {
         benchmark::DoNotOptimize(x->data.data());
         const auto y = mlp_softmax::forward(*p, *x);
         benchmark::DoNotOptimize(y);
+    }
+    report(state, 2 * mlp_weights, 4 * mlp_weights);
+}
+
+void w3_predictor(benchmark::State& state) {
+    auto p = std::make_unique<mlp_softmax::parameters<float>>();
+    fill(*p, 3);
+    auto predict = std::make_unique<mg::predictor<mlp_softmax, float>>(*p);
+    auto x = std::make_unique<mg::vector<float, 784>>();
+    for (std::size_t i = 0; i < 784; ++i) (*x)[i] = static_cast<float>(i % 255) / 255.0f;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(x->data.data());
+        const auto& y = (*predict)(*x);
+        benchmark::DoNotOptimize(y);
+        benchmark::ClobberMemory();
     }
     report(state, 2 * mlp_weights, 4 * mlp_weights);
 }
@@ -448,9 +479,11 @@ BENCHMARK(w1_metagrad);
 BENCHMARK(w1_hand);
 BENCHMARK(w1_eigen);
 BENCHMARK(w2_metagrad);
+BENCHMARK(w2_predictor);
 BENCHMARK(w2_hand);
 BENCHMARK(w2_eigen);
 BENCHMARK(w3_metagrad);
+BENCHMARK(w3_predictor);
 BENCHMARK(w3_eigen);
 BENCHMARK(w4_metagrad)->ArgName("threads")->Arg(1)->Arg(2);
 BENCHMARK(w4_eigen);

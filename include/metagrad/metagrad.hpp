@@ -12,6 +12,9 @@
 // threads for the run-time kernels (set_thread_count)
 #include "metagrad/eval/thread_pool.hpp"
 
+// inference with parameters packed for the run-time kernels
+#include "metagrad/infer/predictor.hpp"
+
 // data sets and batches
 #include "metagrad/data/dataset.hpp"
 #include "metagrad/data/batches.hpp"

@@ -125,6 +125,30 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(kernels_take_an_sgd_step_as_they_store_run_time, T
     check_subtract_scaled<T, 40, 64, 33>();
 }
 
+// One row times input-major weights (the predictor's broadcast form), bias added as it stores.
+template <class T, std::size_t K, std::size_t C>
+void check_lone_row() {
+    const auto a = random_tensor<T, mg::shape<1, K>>();
+    const auto b = random_tensor<T, mg::shape<K, C>>();
+    const auto bias = random_tensor<T, mg::shape<C>>();
+    mg::matrix<T, 1, C> out;
+    mg::eval::lone_row_kernel<K, C>(out.data.data(), a.data.data(), b.data.data(),
+                                    mg::eval::add_column_bias<T>{bias.data.data()});
+    const double tolerance = (sizeof(T) == 4 ? 1e-5 : 1e-13) * static_cast<double>(K + 1);
+    double worst = 0;
+    for (std::size_t c = 0; c < C; ++c) worst = std::max(worst, std::abs(out.at(0, c) - (reference(a, b, 0, c) + bias[c])));
+    BOOST_TEST(worst <= tolerance);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(lone_row_broadcast_kernel_agrees_with_the_reference_sum_run_time, T, element_types) {
+    check_lone_row<T, 1, 1>();
+    check_lone_row<T, 3, 7>();      // no whole vector
+    check_lone_row<T, 16, 32>();    // the W2 network's layers
+    check_lone_row<T, 5, 50>();     // blocks, a pair, a single vector and scalar columns, as the width allows
+    check_lone_row<T, 33, 112>();
+    check_lone_row<T, 784, 256>();
+}
+
 // The transposing reduction: N vectors whose lane sums are known exactly.
 template <class T, std::size_t N>
 void check_lane_sums() {

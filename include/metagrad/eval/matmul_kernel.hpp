@@ -246,4 +246,55 @@ inline void matmul_kernel(T* out, strided<T, Ars, Acs> a, strided<T, Brs, Bcs> b
     }
 }
 
+namespace detail {
+// Columns [c0, c0 + Vectors * w) of a lone row times B (rows contiguous). Four partial sums per
+// output vector, over interleaved k, then added pairwise: the adds wait on chains K / 4 long.
+template <std::size_t Vectors, class T, std::size_t K, std::size_t C, class E>
+inline void broadcast_columns(T* out, const T* a, const T* b, E epilogue, std::size_t c0) {
+    constexpr std::size_t w = lanes<T>, split = K < 4 ? K : 4, whole = K - K % split;
+    simd<T> acc[split][Vectors] = {};
+    const T* b_k = b + c0;
+    for (std::size_t k = 0; k < whole; k += split)
+        for (std::size_t u = 0; u < split; ++u, b_k += C) {
+            const simd<T> s = splat(a[k + u]);
+            for (std::size_t j = 0; j < Vectors; ++j) acc[u][j] += s * load(b_k + j * w);
+        }
+    for (std::size_t k = whole; k < K; ++k, b_k += C) {
+        const simd<T> s = splat(a[k]);
+        for (std::size_t j = 0; j < Vectors; ++j) acc[0][j] += s * load(b_k + j * w);
+    }
+    for (std::size_t j = 0; j < Vectors; ++j) {
+        simd<T> sum = acc[0][j];
+        if constexpr (split == 4)
+            sum = (acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j]);
+        else
+            for (std::size_t u = 1; u < split; ++u) sum += acc[u][j];
+        T* at = out + c0 + j * w;
+        store(at, epilogue.finish(sum, at, c0 + j * w));
+    }
+}
+}  // namespace detail
+
+/// `out` (1 x C) = a (1 x K, contiguous) times B (K x C, rows contiguous), each sum passed through
+/// `epilogue`: the broadcast form of one-sample inference, for weights stored input-major
+/// (`predictor` packs them so). No reduction across lanes, and four partial sums per output
+/// vector, so it rounds differently from `matmul_kernel`. Columns past the last whole vector are
+/// summed one by one.
+template <std::size_t K, std::size_t C, class T, class E = store_sum<T>>
+inline void lone_row_kernel(T* out, const T* a, const T* b, E epilogue = {}) {
+    constexpr std::size_t w = lanes<T>, block = 4, vector_end = C - C % w;
+    std::size_t c0 = 0;  // blocks of 4 vectors, then one of 2 and one of 1 as needed
+    for (; c0 + block * w <= vector_end; c0 += block * w) detail::broadcast_columns<block, T, K, C>(out, a, b, epilogue, c0);
+    if constexpr (vector_end % (block * w) >= 2 * w) {
+        detail::broadcast_columns<2, T, K, C>(out, a, b, epilogue, c0);
+        c0 += 2 * w;
+    }
+    if constexpr (vector_end % (2 * w) == w) detail::broadcast_columns<1, T, K, C>(out, a, b, epilogue, c0);
+    for (std::size_t c = vector_end; c < C; ++c) {
+        T sum{};
+        for (std::size_t k = 0; k < K; ++k) sum += a[k] * b[k * C + c];
+        out[c] = epilogue.finish(sum, &out[c], c);
+    }
+}
+
 }  // namespace metagrad::eval

@@ -15,6 +15,7 @@
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/core/transpose.hpp"
+#include "metagrad/eval/simd.hpp"
 
 namespace metagrad {
 
@@ -30,6 +31,18 @@ struct dense_parameters {
     }
     static constexpr std::array<std::string_view, 2> names{"weight", "bias"};
     friend constexpr bool operator==(const dense_parameters&, const dense_parameters&) = default;
+};
+
+/// A dense layer's parameters as `predictor` packs them for inference: the weights input-major
+/// (In x Out, the transpose of `dense_parameters::weight`) when a row of outputs fills vectors,
+/// so that a sample's product is the broadcast form, with no sums across lanes; as trained when
+/// there are fewer outputs than a vector's lanes (the dot form serves those). Chosen at compile
+/// time from the shapes and the target's vector width.
+template <class T, std::size_t In, std::size_t Out>
+struct dense_packed {
+    static constexpr bool input_major = Out >= eval::lanes<T>;
+    matrix<T, input_major ? In : Out, input_major ? Out : In> weight{};
+    vector<T, Out> bias{};
 };
 
 namespace detail {
@@ -78,6 +91,32 @@ struct dense_maths {
         backward_parameters(p, x, y, dl_dy, dl_dp);
         eval::assign_to_fresh(dl_dx.data, matmul(as_rows(dl_dy), p.weight));
     }
+    template <class T, class S>
+    using packed_parameters = dense_packed<T, S::last, Out>;
+
+    template <class T, class P, std::size_t In>
+    static void pack(const P& p, dense_packed<T, In, Out>& packed) {
+        if constexpr (dense_packed<T, In, Out>::input_major)
+            packed.weight = transpose(p.weight);
+        else
+            packed.weight = p.weight;
+        packed.bias = p.bias;
+    }
+
+    // Inference from packed parameters: a sample through the broadcast kernel, a batch through
+    // the row-panel form (X times input-major weights), or the trained layout's forward pass.
+    template <class T, class S, std::size_t In>
+    static void packed_forward_into(const dense_packed<T, In, Out>& packed, const tensor<T, S>& x,
+                                    tensor<T, output_shape<S>>& y) {
+        if constexpr (!dense_packed<T, In, Out>::input_major)
+            forward_into(packed, x, y);
+        else if constexpr (S::rank == 1)
+            eval::lone_row_kernel<In, Out>(y.data.data(), x.data.data(), packed.weight.data.data(),
+                                           eval::add_column_bias<T>{packed.bias.data.data()});
+        else
+            eval::assign_to_fresh(y.data, matmul(as_rows(x), packed.weight) + broadcast_rows<S::rows>(packed.bias));
+    }
+
     // The backward pass fused with plain SGD's step (p <- p - learning_rate * dl/dp): dl/dX from
     // the weights before the step (when `InputGradient`), then the step, which the weight
     // gradient's kernel takes as it finishes each sum, so that gradient is never stored.

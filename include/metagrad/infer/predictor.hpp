@@ -1,0 +1,108 @@
+// metagrad::predictor: a network's parameters packed for run-time inference, with the
+// activations of one forward pass.
+#pragma once
+
+#include <cstddef>
+#include <utility>
+
+#include <boost/hana/at.hpp>
+#include <boost/hana/tuple.hpp>
+
+#include "metagrad/core/network.hpp"
+#include "metagrad/core/tensor.hpp"
+
+namespace metagrad {
+
+namespace detail {
+/// What a predictor keeps for layer `L` on input shape `S`: the layer's packed parameters where
+/// it has a packed form (`L::packed_parameters`, `L::pack`, `L::packed_forward_into`), otherwise
+/// its parameters as trained.
+template <class L, class T, class S>
+struct packed_at {
+    using type = typename L::template parameters<T, S>;
+};
+template <class L, class T, class S>
+    requires requires { typename L::template packed_parameters<T, S>; }
+struct packed_at<L, T, S> {
+    using type = typename L::template packed_parameters<T, S>;
+};
+
+template <class Net, class T, class Sequence>
+struct packed_tuple_of;
+template <class Net, class T, std::size_t... I>
+struct packed_tuple_of<Net, T, std::index_sequence<I...>> {
+    using type = boost::hana::tuple<
+        typename packed_at<typename Net::template layer_type<I>, T, typename Net::template shape_at<I>>::type...>;
+};
+}  // namespace detail
+
+/// Inference with `Net`'s parameters repacked, once, into the layout the run-time kernels read
+/// fastest for inputs of shape `X` (a sample, by default, or a batch): dense layers keep their
+/// weights input-major where that avoids sums across vector lanes (`dense_packed`). It owns the
+/// activations of one forward pass, so a call allocates nothing and clears nothing; it is
+/// therefore not for use by two threads at once (make one per thread). Outputs agree with
+/// `Net::forward` up to rounding: the sums are taken in another order. A large network's
+/// predictor belongs on the heap, as its workspace does.
+///
+///     metagrad::predictor<net, float> predict(p);   // after training; predict.pack(p) again after more
+///     const auto& y = predict(x);                    // valid until the next call
+template <class Net, class T, class X = typename Net::input_shape>
+class predictor {
+public:
+    using parameters_type = typename Net::template parameters<T>;
+    using activations_type = typename Net::template activations_for<T, X>;
+    using packed_type = typename detail::packed_tuple_of<Net, T, std::make_index_sequence<Net::depth>>::type;
+
+    explicit predictor(const parameters_type& p) { pack(p); }
+
+    /// Packs `p` (after more training, for instance) in place of the parameters packed before.
+    void pack(const parameters_type& p) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (pack_layer<I>(p.template layer<I>(), boost::hana::at_c<I>(packed_)), ...);
+        }(std::make_index_sequence<Net::depth>{});
+    }
+
+    /// The network's output for `x`, a reference into this predictor valid until the next call.
+    const auto& operator()(const tensor<T, X>& x) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (forward_layer<I>(x), ...);  // left to right
+        }(std::make_index_sequence<Net::depth>{});
+        return trace_.output();
+    }
+
+    /// The packed parameters (for inspection and tests).
+    const packed_type& packed() const { return packed_; }
+
+private:
+    template <std::size_t I, class P, class Q>
+    static void pack_layer(const P& p, Q& q) {
+        using L = typename Net::template layer_type<I>;
+        if constexpr (requires { L::pack(p, q); })
+            L::pack(p, q);
+        else
+            q = p;
+    }
+
+    template <std::size_t I>
+    void forward_layer(const tensor<T, X>& x) {
+        using L = typename Net::template layer_type<I>;
+        const auto& q = boost::hana::at_c<I>(packed_);
+        // The first layer reads the caller's input where it lies: nothing is copied.
+        const auto& in = [&]() -> const auto& {
+            if constexpr (I == 0)
+                return x;
+            else
+                return trace_.template get<I>();
+        }();
+        auto& out = trace_.template get<I + 1>();
+        if constexpr (requires { L::packed_forward_into(q, in, out); })
+            L::packed_forward_into(q, in, out);
+        else
+            detail::layer_forward_into<L>(q, in, out);
+    }
+
+    packed_type packed_{};
+    activations_type trace_{};
+};
+
+}  // namespace metagrad
