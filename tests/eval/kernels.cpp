@@ -68,6 +68,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(kernels_agree_with_the_reference_sum_run_time, T, 
     check_layouts<T, 1, 784, 40>();   // one row over a long inner extent
     check_layouts<T, 17, 70, 100>();  // eight-row panels and a lone row; inner remainder
     check_layouts<T, 5, 130, 19>();
+    check_layouts<T, 16, 32, 8>();   // S1's first weight gradient: narrower than an AVX-512 vector
 }
 
 // A product plus a vector on every row (the dense layer's forward pass), which the kernels add
@@ -123,6 +124,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(kernels_take_an_sgd_step_as_they_store_run_time, T
     check_subtract_scaled<T, 3, 1, 4>();     // plain loops
     check_subtract_scaled<T, 17, 5, 50>();   // panels, single vectors and a column remainder
     check_subtract_scaled<T, 40, 64, 33>();
+    check_subtract_scaled<T, 9, 20, 29>();   // half and quarter vectors past the last whole one (AVX-512)
 }
 
 // One row times input-major weights (the predictor's broadcast form), bias added as it stores.

@@ -55,49 +55,77 @@ namespace detail {
 // Row-panel form, used when B's rows are contiguous: C[r, c0..] = sum_k A(r, k) B[k, c0..].
 // A tile of Rows x Vectors registers accumulates over the whole inner extent, so each loaded
 // vector of B serves `Rows` products, each broadcast of A serves `Vectors`, and C is written once.
-template <std::size_t Rows, std::size_t Vectors, class T, std::size_t K, std::size_t C, class A, class B, class E>
+// Vectors are `Width` lanes wide: the target's, or narrower ones for the columns past its last
+// whole vector.
+template <std::size_t Rows, std::size_t Vectors, class T, std::size_t K, std::size_t C, std::size_t Width, class A, class B,
+          class E>
 inline void row_panel_tile(T* out, A a, B b, E epilogue, std::size_t r0, std::size_t c0) {
-    constexpr std::size_t w = lanes<T>;
-    simd<T> acc[Rows][Vectors] = {};
+    using V = small_simd<T, Width>;
+    V acc[Rows][Vectors] = {};
     for (std::size_t k = 0; k < K; ++k) {
-        simd<T> row[Vectors];
-        for (std::size_t j = 0; j < Vectors; ++j) row[j] = load(&b.data[k * C + c0 + j * w]);
+        V row[Vectors];
+        for (std::size_t j = 0; j < Vectors; ++j) row[j] = load_as<V>(&b.data[k * C + c0 + j * Width]);
         for (std::size_t i = 0; i < Rows; ++i) {
-            const simd<T> s = splat(a(r0 + i, k));
+            const V s = a(r0 + i, k) - V{};  // a broadcast, as splat
             for (std::size_t j = 0; j < Vectors; ++j) acc[i][j] += s * row[j];
         }
     }
     // The epilogue after the whole sum, in every kernel: a sample and a batch then round alike.
     for (std::size_t i = 0; i < Rows; ++i)
         for (std::size_t j = 0; j < Vectors; ++j) {
-            T* at = &out[(r0 + i) * C + c0 + j * w];
-            store(at, epilogue.finish(acc[i][j], at, c0 + j * w));
+            T* at = &out[(r0 + i) * C + c0 + j * Width];
+            store_as(at, epilogue.finish(acc[i][j], at, c0 + j * Width));
         }
 }
 
 // Rows x Vectors accumulators, Vectors loaded rows of B and a broadcast must fit the registers.
 inline constexpr std::size_t panel_rows = simd_registers >= 32 ? 8 : 4;
 
-// Rows [begin, end) of the panel of `Vectors` vectors starting at column c0.
-template <std::size_t Vectors, class T, std::size_t R, std::size_t K, std::size_t C, class A, class B, class E>
+// Rows [begin, end) of the panel of `Vectors` vectors of `Width` lanes starting at column c0.
+template <std::size_t Vectors, class T, std::size_t R, std::size_t K, std::size_t C, std::size_t Width, class A, class B,
+          class E>
 inline void row_panel_columns(T* out, A a, B b, E epilogue, std::size_t c0, std::size_t begin, std::size_t end) {
     const std::size_t tiles = (end - begin) / panel_rows, rest = begin + tiles * panel_rows;
     for (std::size_t t = 0; t < tiles; ++t)
-        row_panel_tile<panel_rows, Vectors, T, K, C>(out, a, b, epilogue, begin + t * panel_rows, c0);
-    for (std::size_t r0 = rest; r0 < end; ++r0) row_panel_tile<1, Vectors, T, K, C>(out, a, b, epilogue, r0, c0);
+        row_panel_tile<panel_rows, Vectors, T, K, C, Width>(out, a, b, epilogue, begin + t * panel_rows, c0);
+    for (std::size_t r0 = rest; r0 < end; ++r0) row_panel_tile<1, Vectors, T, K, C, Width>(out, a, b, epilogue, r0, c0);
 }
 
-// Rows [begin, end), every column: whole panels, then single vectors, then the columns past the
-// last whole vector, one at a time. The panel of B stays in L1 while the rows go by.
+// The columns from `From` on that whole vectors narrower than the target's cover: halves,
+// quarters, down to 16 bytes (an SSE register, which every x86-64 target has). Offsets are
+// constants, so the compiler sees every bound.
+template <std::size_t Width, std::size_t From, class T, std::size_t R, std::size_t K, std::size_t C, class A, class B, class E>
+inline void narrow_columns(T* out, A a, B b, E epilogue, std::size_t begin, std::size_t end) {
+    if constexpr (Width * sizeof(T) >= 16) {
+        if constexpr (From + Width <= C) {
+            row_panel_columns<1, T, R, K, C, Width>(out, a, b, epilogue, From, begin, end);
+            narrow_columns<Width / 2, From + Width, T, R, K, C>(out, a, b, epilogue, begin, end);
+        } else {
+            narrow_columns<Width / 2, From, T, R, K, C>(out, a, b, epilogue, begin, end);
+        }
+    }
+}
+// Where the narrow vectors leave off.
+template <class T, std::size_t C>
+consteval std::size_t narrow_end() {
+    std::size_t c0 = C - C % lanes<T>;
+    for (std::size_t width = lanes<T> / 2; width * sizeof(T) >= 16; width /= 2)
+        if (c0 + width <= C) c0 += width;
+    return c0;
+}
+
+// Rows [begin, end), every column: whole panels, then single vectors, then narrower vectors, then
+// the columns past them, one at a time. The panel of B stays in L1 while the rows go by.
 template <class T, std::size_t R, std::size_t K, std::size_t C, class A, class B, class E>
 inline void row_panel(T* out, A a, B b, E epilogue, std::size_t begin, std::size_t end) {
-    constexpr std::size_t w = lanes<T>, panel = 3 * w, vector_end = C - C % w;
+    constexpr std::size_t w = lanes<T>, panel = 3 * w, vector_end = C - C % w, scalar_from = narrow_end<T, C>();
     end = end < R ? end : R;  // it is; saying so spares g++ a false out-of-bounds warning
     std::size_t c0 = 0;
-    for (; c0 + panel <= vector_end; c0 += panel) row_panel_columns<3, T, R, K, C>(out, a, b, epilogue, c0, begin, end);
-    for (; c0 + w <= vector_end; c0 += w) row_panel_columns<1, T, R, K, C>(out, a, b, epilogue, c0, begin, end);
+    for (; c0 + panel <= vector_end; c0 += panel) row_panel_columns<3, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
+    for (; c0 + w <= vector_end; c0 += w) row_panel_columns<1, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
+    narrow_columns<w / 2, vector_end, T, R, K, C>(out, a, b, epilogue, begin, end);
     for (std::size_t r = begin; r < end; ++r)
-        for (std::size_t c = vector_end; c < C; ++c) {
+        for (std::size_t c = scalar_from; c < C; ++c) {
             T sum{};
             for (std::size_t k = 0; k < K; ++k) sum += a(r, k) * b.data[k * C + c];
             out[r * C + c] = epilogue.finish(sum, &out[r * C + c], c);
