@@ -79,26 +79,45 @@ struct batch {
     std::size_t rows = 0;
 };
 
-/// Copies the samples `indices` of `data` into `out` (padding with the first sample when there
-/// are fewer than `Batch`). No allocation. A label the network cannot output (at least
-/// `Classes`) throws std::out_of_range rather than writing outside the targets.
+/// Copies the samples `indices` of `data` into `out`, their inputs into `inputs` (padding with
+/// the first sample when there are fewer than `Batch`). No allocation. A label the network cannot
+/// output (at least `Classes`) throws std::out_of_range, before anything is written. A training
+/// loop passes its workspace's input tensor as `inputs`, so the step then copies nothing; large
+/// batches' rows are copied by the kernel threads (`set_thread_count`).
 template <class T, std::size_t Batch, class SampleShape, std::size_t Classes>
 void load_batch(const dataset<T, SampleShape>& data, std::span<const std::size_t> indices,
-                batch<T, Batch, SampleShape, Classes>& out) {
+                batch<T, Batch, SampleShape, Classes>& out, tensor<T, batch_of<Batch, SampleShape>>& inputs) {
     constexpr std::size_t n = SampleShape::size;
-    out.rows = indices.size();
-    out.targets = tensor<T, shape<Batch, Classes>>{};
+    const auto sample_of = [&](std::size_t r) { return indices[r < indices.size() ? r : 0]; };
     for (std::size_t r = 0; r < Batch; ++r) {
-        const std::size_t i = indices[r < indices.size() ? r : 0];
-        const auto sample = data.sample(i);
-        std::copy(sample.begin(), sample.end(), out.inputs.data.begin() + static_cast<std::ptrdiff_t>(r * n));
+        const std::size_t i = sample_of(r);
         if (data.labels[i] >= Classes)
             throw std::out_of_range("metagrad::load_batch: sample " + std::to_string(i) + " has label " +
                                     std::to_string(data.labels[i]) + ", but the network has " + std::to_string(Classes) +
                                     " outputs");
+    }
+    out.rows = indices.size();
+    out.targets = tensor<T, shape<Batch, Classes>>{};
+    for (std::size_t r = 0; r < Batch; ++r) {
+        const std::size_t i = sample_of(r);
         out.labels[r] = data.labels[i];
         out.targets[r * Classes + data.labels[i]] = T{1};
     }
+    const auto copy_rows = [&](std::size_t begin, std::size_t end) {
+        for (std::size_t r = begin; r < end; ++r) {
+            const auto sample = data.sample(sample_of(r));
+            std::copy(sample.begin(), sample.end(), inputs.data.begin() + static_cast<std::ptrdiff_t>(r * n));
+        }
+    };
+    const unsigned parts = Batch * n >= eval::detail::parallel_elements ? eval::parallel_width() : 1u;
+    eval::parallel_parts(parts, [&](unsigned part) { copy_rows(Batch * part / parts, Batch * (part + 1) / parts); });
+}
+
+/// `load_batch` into the batch's own inputs, `out.inputs`.
+template <class T, std::size_t Batch, class SampleShape, std::size_t Classes>
+void load_batch(const dataset<T, SampleShape>& data, std::span<const std::size_t> indices,
+                batch<T, Batch, SampleShape, Classes>& out) {
+    load_batch(data, indices, out, out.inputs);
 }
 
 }  // namespace metagrad

@@ -55,9 +55,10 @@ metrics train_epoch(network_parameters<Net, T>& p, Optimizer& optimizer, const S
     const batch_plan<Batch> plan = shuffled_batches<Batch>(data.size(), position.shuffle, last_batch::drop);
     metrics running;
     for (std::size_t k = 0; k < plan.size(); ++k) {
-        load_batch(data, plan[k], memory.data);
+        // Straight into the step's own input tensor: the step copies nothing.
+        load_batch(data, plan[k], memory.data, memory.step.trace.input());
         set_learning_rate(optimizer, static_cast<T>(schedule(position.step)));
-        const T value = train_step(p, memory.data.inputs, memory.data.targets, loss, optimizer, memory.step);
+        const T value = train_step(p, memory.step.trace.input(), memory.data.targets, loss, optimizer, memory.step);
         ++position.step;
         running.add(static_cast<double>(value),
                     count_correct(memory.step.trace.output(), memory.data.labels, memory.data.rows), memory.data.rows);
@@ -76,8 +77,8 @@ metrics evaluate(const network_parameters<Net, T>& p, const dataset<T, S>& data,
     constexpr std::size_t classes = training_memory<Net, T, Batch>::classes;
     metrics total;
     for (std::size_t k = 0; k < plan.size(); ++k) {
-        load_batch(data, plan[k], memory.data);
-        Net::forward_trace_into(p, memory.data.inputs, memory.step.trace);
+        load_batch(data, plan[k], memory.data, memory.step.trace.input());
+        Net::forward_trace_into(p, memory.step.trace.input(), memory.step.trace);
         const auto& scores = memory.step.trace.output();
         double loss_sum = 0;
         for (std::size_t r = 0; r < memory.data.rows; ++r) {
