@@ -290,13 +290,14 @@ void w4_metagrad(benchmark::State& state) {
     auto p = std::make_unique<mlp::parameters<float>>();
     fill(*p, 4);
     auto memory = std::make_unique<mg::training_memory<mlp, float, w4_batch>>();
+    // The batch lies in the step's own input tensor, where train_epoch's load_batch puts it.
+    auto& inputs = memory->step.trace.input();
     mg::random_generator g(5);
-    for (auto& v : memory->data.inputs) v = g.uniform<float>();
+    for (auto& v : inputs) v = g.uniform<float>();
     for (std::size_t r = 0; r < w4_batch; ++r) memory->data.targets(r, r % 10) = 1;
     mg::sgd<float> sgd{0.001f};
     for (auto _ : state) {
-        float loss = mg::train_step(*p, memory->data.inputs, memory->data.targets, mg::softmax_cross_entropy{}, sgd,
-                                    memory->step);
+        float loss = mg::train_step(*p, inputs, memory->data.targets, mg::softmax_cross_entropy{}, sgd, memory->step);
         benchmark::DoNotOptimize(loss);
         benchmark::ClobberMemory();
     }
