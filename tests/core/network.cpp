@@ -119,6 +119,33 @@ BOOST_AUTO_TEST_CASE(runtime_slices_reproduce_the_middle_of_a_forward_pass) {
     BOOST_TEST((tail == trace.output()));
 }
 
+// A dense layer followed by a ReLU writes both outputs from its kernel (the activation in the
+// product's epilogue); an activation whose value is not written for vectors (tanh) runs on its
+// own. The fused trace holds exactly what the layers give one at a time.
+static_assert(mg::detail::applies_next_activation<mg::dense<50>, mg::relu>);
+static_assert(!mg::detail::applies_next_activation<mg::dense<50>, mg::tanh_layer>);
+static_assert(!mg::detail::applies_next_activation<mg::relu, mg::relu>);
+
+template <class T, class X>
+void check_fused_trace() {
+    using net = mg::sequential<mg::input<37>, mg::dense<50>, mg::relu, mg::dense<70>, mg::tanh_layer, mg::dense<3>, mg::relu>;
+    const auto p = random_parameters<net, T>();
+    const auto x = random_tensor<T, X>();
+    const auto trace = net::forward_trace(p, x);
+    const auto z1 = mg::dense<50>::forward(p.template layer<1>(), trace.template get<1>());
+    const auto z3 = mg::dense<3>::forward(p.template layer<5>(), trace.template get<5>());
+    BOOST_TEST((trace.template get<2>() == z1));
+    BOOST_TEST((trace.template get<3>() == mg::relu::forward(mg::no_parameters{}, z1)));
+    BOOST_TEST((trace.template get<6>() == z3));
+    BOOST_TEST((trace.template get<7>() == mg::relu::forward(mg::no_parameters{}, z3)));
+}
+
+BOOST_AUTO_TEST_CASE(runtime_dense_layers_apply_the_relu_after_them_as_they_store) {
+    check_fused_trace<float, mg::shape<37>>();
+    check_fused_trace<float, mg::shape<9, 37>>();
+    check_fused_trace<double, mg::shape<4, 37>>();
+}
+
 BOOST_AUTO_TEST_CASE(runtime_parameters_compare_and_cast) {
     auto p = random_parameters<homework, double>();
     const auto q = p;

@@ -321,6 +321,12 @@ constexpr void layer_forward_into(const P& p, const X& x, Y& y) {
     else
         y = L::forward(p, x);
 }
+// Whether layer L (a dense layer) applies activation A, the layer after it, in its own kernel:
+// A says its `value` works on vectors, L can write both outputs at once.
+template <class L, class A>
+concept applies_next_activation =
+    requires { requires A::fuses_into_products; } && requires { &L::template forward_activated_into<A, float, shape<1>, no_parameters>; };
+
 template <class L, class P, class X, class Y>
 constexpr void layer_backward_into(const P& p, const X& x, const Y& y, const Y& dl_dy, P& dl_dp, X& dl_dx) {
     if constexpr (writes_into<L>)
@@ -433,9 +439,18 @@ public:
         // Through eval/, which splits a batch-sized copy between the kernel threads; nothing to
         // copy when the caller loaded its input into the trace itself.
         if (&a.input() != &x) eval::assign_to_fresh(a.input().data, x);
+        const auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+            if constexpr (fused_with_next<I>) {
+                // This layer writes the next one's output too (a dense layer and its ReLU).
+                layer_type<I>::template forward_activated_into<layer_type<I + 1>>(p.template layer<I>(), a.template get<I>(),
+                                                                                  a.template get<I + 1>(), a.template get<I + 2>());
+            } else if constexpr (!fused_with_previous<I>) {
+                detail::layer_forward_into<layer_type<I>>(p.template layer<I>(), a.template get<I>(), a.template get<I + 1>());
+            }
+        };
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             // Left to right: a fold over the comma operator sequences the layers.
-            (detail::layer_forward_into<layer_type<I>>(p.template layer<I>(), a.template get<I>(), a.template get<I + 1>()), ...);
+            (step(std::integral_constant<std::size_t, I>{}), ...);
         }(std::make_index_sequence<depth>{});
     }
 
@@ -485,6 +500,22 @@ public:
     }
 
 private:
+    // Whether layer I also computes layer I + 1 in its forward pass (detail::applies_next_activation).
+    template <std::size_t I>
+    static constexpr bool fused_with_next = [] {
+        if constexpr (I + 1 < depth)
+            return detail::applies_next_activation<layer_type<I>, layer_type<I + 1>>;
+        else
+            return false;
+    }();
+    template <std::size_t I>
+    static constexpr bool fused_with_previous = [] {
+        if constexpr (I > 0)
+            return fused_with_next<I - 1>;
+        else
+            return false;
+    }();
+
     struct no_update {};
     template <class T>
     struct sgd_update {

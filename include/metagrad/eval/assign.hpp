@@ -166,6 +166,14 @@ constexpr void assign(Tensor& out, const E& e) {
     }
 }
 
+/// `out` = the matrix product `e`, each sum passed through `epilogue` as the kernel stores it
+/// (matmul_kernel.hpp). Run time only; `out` must not overlap the operands.
+template <class Tensor, class E, class Epilogue>
+    requires detail::kernel_product<E>
+inline void product_into(Tensor& out, const E& e, Epilogue epilogue) {
+    detail::run_product(out.data.data(), e, epilogue);
+}
+
 /// `w = w - scale * e` for a matrix product `e` that does not read `w`: plain SGD's step on a
 /// weight from the product that is its gradient. At run time the kernel takes the step as it
 /// finishes each sum, so the gradient is never stored; constant evaluation, and products without

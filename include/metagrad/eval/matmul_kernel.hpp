@@ -39,6 +39,22 @@ struct add_column_bias {
         return acc + load_as<V>(column_bias + c);
     }
 };
+/// out = sum + column_bias[c], and activated = F::value(out) at the same place: a dense layer's
+/// forward pass with the activation after it (`F` an activation whose `value` is written with
+/// operators alone, so it works on vectors). The activation is applied while the sums are in
+/// registers, which saves a pass over the layer's output.
+template <class T, class F>
+struct add_column_bias_and_activate {
+    const T* column_bias;
+    const T* out;
+    T* activated;
+    template <class V>
+    V finish(V acc, const T* at, std::size_t c) const {
+        const V z = acc + load_as<V>(column_bias + c);
+        store_as(activated + (at - out), F::value(z));
+        return z;
+    }
+};
 /// out = out - scale * sum: plain SGD's step on a weight, from its gradient's sum, which is then
 /// never stored.
 template <class T>

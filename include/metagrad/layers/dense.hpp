@@ -69,6 +69,20 @@ struct dense_maths {
     static constexpr void forward_into(const P& p, const tensor<T, S>& x, tensor<T, output_shape<S>>& y) {
         eval::assign_to_fresh(y.data, matmul(as_rows(x), transpose(p.weight)) + broadcast_rows<S::rows>(p.bias));
     }
+    // The forward pass and the activation `F` after it, into z and h = F(z): at run time the
+    // kernel applies F as it stores each sum (the same values as F's own pass over z).
+    template <class F, class T, class S, class P>
+    static constexpr void forward_activated_into(const P& p, const tensor<T, S>& x, tensor<T, output_shape<S>>& z,
+                                                 tensor<T, output_shape<S>>& h) {
+        if (!std::is_constant_evaluated()) {
+            eval::product_into(z, matmul(as_rows(x), transpose(p.weight)),
+                               eval::add_column_bias_and_activate<T, F>{p.bias.data.data(), z.data.data(), h.data.data()});
+            return;
+        }
+        forward_into(p, x, z);
+        h = map([](T v) { return F::value(v); }, z);
+    }
+
     template <class T, class S, class P>
     static constexpr tensor<T, output_shape<S>> forward(const P& p, const tensor<T, S>& x) {
         tensor<T, output_shape<S>> y;

@@ -10,6 +10,9 @@ namespace metagrad {
 /// max(0, x), element-wise; its derivative is taken as 0 at x = 0 (the subgradient PyTorch uses).
 struct relu : elementwise_activation<relu> {
     static constexpr std::string_view name = "relu";
+    // `value` is written with operators alone, so it works on vectors as well: a dense layer
+    // before it applies it in its kernel's epilogue.
+    static constexpr bool fuses_into_products = true;
     template <class T>
     static constexpr T value(T x) {
         return x > 0 ? x : T{0};
