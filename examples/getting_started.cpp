@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "metagrad/constexpr.hpp"
+#include "metagrad/infer/predictor.hpp"
 
 namespace mg = metagrad;
 
@@ -52,4 +53,12 @@ int main() {
         std::printf("xor(%g, %g) = %.3f\n", static_cast<double>(inputs(i, 0)), static_cast<double>(inputs(i, 1)),
                     static_cast<double>(predictions(i, 0)));
     // [train]
+
+    // [predict]
+    // One sample at a time, as a deployed model runs: the weights packed once for the run-time
+    // kernels, the activations kept in the predictor (not for two threads at once).
+    mg::predictor<xor_network, float> predict(p);
+    const mg::vector<float, 2> sample{1, 0};
+    std::printf("predictor: xor(1, 0) = %.3f\n", static_cast<double>(predict(sample)[0]));
+    // [predict]
 }

@@ -151,6 +151,21 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(lone_row_broadcast_kernel_agrees_with_the_referenc
     check_lone_row<T, 784, 256>();
 }
 
+// Column sums of rows in memory (a bias gradient), a row of vectors at a time at run time: the
+// same values as the definition's sums, bit for bit, the sign of a zero included.
+BOOST_AUTO_TEST_CASE_TEMPLATE(column_sums_of_rows_equal_the_definition_run_time, T, element_types) {
+    auto a = random_tensor<T, mg::shape<7, 37>>();
+    for (std::size_t r = 0; r < 7; ++r) a(r, 3) = T(-0.0);  // 0 + (-0) + ... is +0
+    mg::vector<T, 37> sums;
+    sums = mg::column_sums(a);
+    for (std::size_t c = 0; c < 37; ++c) {
+        T expected{};
+        for (std::size_t r = 0; r < 7; ++r) expected += a(r, c);
+        BOOST_TEST(sums[c] == expected);
+        BOOST_TEST(std::signbit(sums[c]) == std::signbit(expected));
+    }
+}
+
 // The transposing reduction: N vectors whose lane sums are known exactly.
 template <class T, std::size_t N>
 void check_lane_sums() {

@@ -10,6 +10,7 @@
 #include "metagrad/core/broadcast.hpp"
 #include "metagrad/core/elementwise.hpp"
 #include "metagrad/core/expression.hpp"
+#include "metagrad/core/reduce.hpp"
 #include "metagrad/eval/matmul_kernel.hpp"
 
 namespace metagrad::eval {
@@ -40,6 +41,15 @@ inline constexpr bool is_biased_product<metagrad::detail::binary_node<metagrad::
     };
 template <class E>
 concept biased_product = is_biased_product<std::remove_cvref_t<E>>;
+
+/// The column sums of a matrix in memory whose rows are contiguous (a dense layer's bias
+/// gradient, `column_sums(dl/dY)`): at run time summed a row of vectors at a time, in the same
+/// order as the node's own sums (row 0 first), so the values are the same.
+template <class E>
+inline constexpr bool is_column_sums_of_rows = false;
+template <class M>
+inline constexpr bool is_column_sums_of_rows<metagrad::detail::axis_sums_node<0, M>> =
+    metagrad::detail::in_memory<M> && std::remove_cvref_t<M>::view_column_stride == 1;
 
 /// f(begin, end) over [0, N): one range, or at run time, for a large element-wise assignment (an
 /// optimizer's step over a weight matrix), one range per kernel thread.
@@ -121,6 +131,17 @@ constexpr void assign_to_fresh(Data& out, const E& e) {
         else
             detail::run_product(out.data(), e);
         return;
+    }
+    if constexpr (detail::is_column_sums_of_rows<E>) {
+        if (!std::is_constant_evaluated()) {
+            using M = std::remove_cvref_t<decltype(e.operand)>;
+            constexpr std::size_t rows = shape_of<M>::template extent<0>, columns = shape_of<M>::template extent<1>;
+            const auto* a = e.operand.view_data();
+            for (std::size_t c = 0; c < columns; ++c) out[c] = value_type_of<E>{};  // 0 + x, as the node adds (-0 becomes +0)
+            for (std::size_t r = 0; r < rows; ++r)
+                for (std::size_t c = 0; c < columns; ++c) out[c] += a[r * M::view_row_stride + c];
+            return;
+        }
     }
     if constexpr (S::rank == 2 && metagrad::detail::has_at<E>) {
         // Structural nodes answer (row, column) directly: no division per element.

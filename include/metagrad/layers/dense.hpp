@@ -139,7 +139,10 @@ struct dense_maths {
                                             const tensor<T, output_shape<S>>& dl_dy, T learning_rate, tensor<T, S>& dl_dx) {
         if constexpr (InputGradient) eval::assign_to_fresh(dl_dx.data, matmul(as_rows(dl_dy), p.weight));
         eval::subtract_scaled_product(p.weight, learning_rate, matmul(transpose(as_rows(dl_dy)), as_rows(x)));
-        p.bias = p.bias - learning_rate * column_sums(as_rows(dl_dy));
+        // The bias gradient first, through eval/ (a row of vectors at a time), then its step.
+        vector<T, Out> bias_gradient;
+        bias_gradient = column_sums(as_rows(dl_dy));
+        p.bias = p.bias - learning_rate * bias_gradient;
     }
 
     template <class T, class S, class P>
