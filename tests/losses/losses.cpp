@@ -96,3 +96,20 @@ BOOST_AUTO_TEST_CASE(runtime_batch_loss_is_mean_of_samples) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The training step's entry point gives what value and gradient give alone, bit for bit (one set
+// of exponentials: vector ones for float at run time), and the float run time agrees with the
+// double definition to float rounding.
+BOOST_AUTO_TEST_CASE(runtime_cross_entropy_value_and_gradient_at_once) {
+    const auto z = random_tensor<float, mg::shape<9, 10>>();
+    mg::tensor<float, mg::shape<9, 10>> t;
+    for (std::size_t r = 0; r < 9; ++r) t(r, (3 * r) % 10) = 1;
+    mg::tensor<float, mg::shape<9, 10>> g;
+    const float loss = mg::softmax_cross_entropy::value_and_gradient(z, t, g);
+    BOOST_TEST(loss == mg::softmax_cross_entropy::value(z, t));
+    BOOST_TEST((g == mg::softmax_cross_entropy::gradient(z, t)));
+    const auto zd = mg::tensor<double, mg::shape<9, 10>>(z), td = mg::tensor<double, mg::shape<9, 10>>(t);
+    BOOST_TEST(std::abs(static_cast<double>(loss) - mg::softmax_cross_entropy::value(zd, td)) <= 1e-6);
+    const auto gd = mg::softmax_cross_entropy::gradient(zd, td);
+    for (std::size_t i = 0; i < g.size; ++i) BOOST_TEST(std::abs(static_cast<double>(g[i]) - gd[i]) <= 1e-7);
+}

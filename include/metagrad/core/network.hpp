@@ -542,7 +542,7 @@ private:
     static constexpr void backward_steps(Params& p, const activations<T, S...>& a,
                                          const tensor<T, std::tuple_element_t<depth, std::tuple<S...>>>& dl_doutput,
                                          gradients<parameters<T>, activations<T, S...>>& g, Update update) {
-        g.activations.output() = dl_doutput;
+        if (&g.activations.output() != &dl_doutput) g.activations.output() = dl_doutput;
         constexpr std::size_t first = first_trainable<T>;
         const auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
             using L = layer_type<I>;

@@ -48,8 +48,9 @@ concept biased_product = is_biased_product<std::remove_cvref_t<E>>;
 template <class E>
 inline constexpr bool is_column_sums_of_rows = false;
 template <class M>
+    requires metagrad::detail::in_memory<M>
 inline constexpr bool is_column_sums_of_rows<metagrad::detail::axis_sums_node<0, M>> =
-    metagrad::detail::in_memory<M> && std::remove_cvref_t<M>::view_column_stride == 1;
+    std::remove_cvref_t<M>::view_column_stride == 1;
 
 /// f(begin, end) over [0, N): one range, or at run time, for a large element-wise assignment (an
 /// optimizer's step over a weight matrix), one range per kernel thread.

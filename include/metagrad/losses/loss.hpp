@@ -25,12 +25,29 @@ inline constexpr bool loss_shapes_agree<prediction<S>, target<S>> = true;
 ///     static constexpr T value(const tensor<T, S>& prediction, const tensor<T, S>& target);
 ///     static constexpr tensor<T, S> gradient(const tensor<T, S>& prediction, const tensor<T, S>& target);
 ///
-/// `gradient` is dl/d(prediction).
+/// `gradient` is dl/d(prediction). A loss may also provide
+///
+///     static constexpr T value_and_gradient(const tensor<T, S>& prediction, const tensor<T, S>& target,
+///                                           tensor<T, S>& gradient);
+///
+/// when both share work (softmax cross-entropy's exponentials); a training step then calls it.
 template <class L, class T, class S>
 concept loss_for = requires(const tensor<T, S>& p) {
     { L::value(p, p) } -> std::same_as<T>;
     { L::gradient(p, p) } -> std::same_as<tensor<T, S>>;
 };
+
+/// The loss of `prediction` against `target`, its gradient written into `gradient`: through the
+/// loss's `value_and_gradient` where it has one.
+template <class L, class T, class S, class Q>
+constexpr T loss_value_and_gradient(const tensor<T, S>& prediction, const tensor<T, Q>& target, tensor<T, S>& gradient) {
+    if constexpr (requires { L::value_and_gradient(prediction, target, gradient); }) {
+        return L::value_and_gradient(prediction, target, gradient);
+    } else {
+        gradient = L::gradient(prediction, target);
+        return L::value(prediction, target);
+    }
+}
 
 namespace detail {
 /// Called first by every loss, so that a wrong target is named once, in the user's words.

@@ -80,8 +80,10 @@ constexpr T value_and_gradient(const network_parameters<Net, T>& p, const tensor
     static_assert(loss_for<Loss, T, typename output::shape_type>,
                   "metagrad: a loss must provide value(prediction, target) and gradient(prediction, target)");
     if constexpr (loss_for<Loss, T, typename output::shape_type>) {
-        const T loss = Loss::value(ws.trace.output(), y);
-        Net::template backward_into<input_gradient::skip>(p, ws.trace, Loss::gradient(ws.trace.output(), y), ws.gradient);
+        // dl/d(output) straight into the workspace, where the backward pass keeps it.
+        auto& dl_doutput = ws.gradient.activations.output();
+        const T loss = loss_value_and_gradient<Loss>(ws.trace.output(), y, dl_doutput);
+        Net::template backward_into<input_gradient::skip>(p, ws.trace, dl_doutput, ws.gradient);
         return loss;
     } else {
         return T{};
@@ -107,8 +109,9 @@ constexpr T train_step(network_parameters<Net, T>& p, const tensor<T, X>& x, con
         static_assert(loss_for<Loss, T, typename output::shape_type>,
                       "metagrad: a loss must provide value(prediction, target) and gradient(prediction, target)");
         if constexpr (loss_for<Loss, T, typename output::shape_type>) {
-            const T value = Loss::value(ws.trace.output(), y);
-            Net::backward_sgd_into(p, ws.trace, Loss::gradient(ws.trace.output(), y), ws.gradient, optimizer.learning_rate);
+            auto& dl_doutput = ws.gradient.activations.output();
+            const T value = loss_value_and_gradient<Loss>(ws.trace.output(), y, dl_doutput);
+            Net::backward_sgd_into(p, ws.trace, dl_doutput, ws.gradient, optimizer.learning_rate);
             return value;
         } else {
             return T{};
