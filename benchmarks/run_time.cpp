@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include <Eigen/Dense>
 #include <benchmark/benchmark.h>
@@ -46,6 +47,21 @@ void fill(P& p, std::uint64_t seed) {
     mg::random_generator g(seed);
     mg::for_each_tensor([&](auto& w) {
         for (auto& v : w) v = g.uniform<float>(-0.5f, 0.5f);
+    }, p);
+}
+
+// The larger networks start as PyTorch's nn.Linear does (weights and biases uniform in
+// +-1/sqrt(fan_in)), as libtorch's and PyTorch's do here: at +-0.5, 784 inputs saturate the
+// softmax, and the denormal gradients that follow make a step slower and its time depend on the
+// data (earlier runs of this file did that).
+template <class P>
+void fill_like_pytorch(P& p, std::uint64_t seed) {
+    mg::random_generator g(seed);
+    float bound = 1;
+    mg::for_each_tensor([&](auto& w) {
+        using S = typename std::remove_cvref_t<decltype(w)>::shape_type;
+        if constexpr (S::rank == 2) bound = 1.0f / std::sqrt(static_cast<float>(S::last));  // a weight: its fan-in
+        for (auto& v : w) v = g.uniform<float>(-bound, bound);                              // its bias follows it
     }, p);
 }
 
@@ -232,7 +248,7 @@ constexpr double mlp_weights = 784.0 * 256 + 256.0 * 128 + 128.0 * 10;
 
 void w3_metagrad(benchmark::State& state) {
     auto p = std::make_unique<mlp_softmax::parameters<float>>();
-    fill(*p, 3);
+    fill_like_pytorch(*p, 3);
     auto x = std::make_unique<mg::vector<float, 784>>();
     for (std::size_t i = 0; i < 784; ++i) (*x)[i] = static_cast<float>(i % 255) / 255.0f;
     for (auto _ : state) {
@@ -245,7 +261,7 @@ void w3_metagrad(benchmark::State& state) {
 
 void w3_predictor(benchmark::State& state) {
     auto p = std::make_unique<mlp_softmax::parameters<float>>();
-    fill(*p, 3);
+    fill_like_pytorch(*p, 3);
     auto predict = std::make_unique<mg::predictor<mlp_softmax, float>>(*p);
     auto x = std::make_unique<mg::vector<float, 784>>();
     for (std::size_t i = 0; i < 784; ++i) (*x)[i] = static_cast<float>(i % 255) / 255.0f;
@@ -288,7 +304,7 @@ constexpr double w4_flops = 2.0 * w4_batch * (2 * mlp_weights + 256.0 * 128 + 12
 void w4_metagrad(benchmark::State& state) {
     mg::set_thread_count(static_cast<unsigned>(state.range(0)));
     auto p = std::make_unique<mlp::parameters<float>>();
-    fill(*p, 4);
+    fill_like_pytorch(*p, 4);
     auto memory = std::make_unique<mg::training_memory<mlp, float, w4_batch>>();
     // The batch lies in the step's own input tensor, where train_epoch's load_batch puts it.
     auto& inputs = memory->step.trace.input();
@@ -460,7 +476,7 @@ void w5_metagrad(benchmark::State& state) {
     }();
     mg::set_thread_count(static_cast<unsigned>(state.range(0)));
     auto p = std::make_unique<mlp::parameters<float>>();
-    fill(*p, 6);
+    fill_like_pytorch(*p, 6);
     auto memory = std::make_unique<mg::training_memory<mlp, float, w4_batch>>();
     mg::sgd<float> sgd{0.001f};
     mg::training_position position{.shuffle = mg::random_generator(7)};
