@@ -29,12 +29,14 @@ namespace {
 const double fma_peak = peaks::fma_flops(0.5);
 const double fma_peak_two = peaks::fma_flops_threads(2, 0.5);  // W4 and W5 on 2 threads
 const double l2_bandwidth = peaks::read_bandwidth(1 << 20, 0.5);
+const double two_thread_scaling = peaks::typical_two_thread_scaling(0.5);  // context for W4 and W5 on 2 threads
 
 void report(benchmark::State& state, double flops_per_iteration, double bytes_per_iteration = 0) {
     state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iteration, benchmark::Counter::kIsIterationInvariantRate,
                                                   benchmark::Counter::kIs1000);
     state.counters["peak_GFLOP/s"] = fma_peak / 1e9;
     state.counters["peak2_GFLOP/s"] = fma_peak_two / 1e9;
+    state.counters["fma_2v1"] = two_thread_scaling;
     if (bytes_per_iteration > 0) {
         state.counters["GB/s"] = benchmark::Counter(bytes_per_iteration, benchmark::Counter::kIsIterationInvariantRate,
                                                    benchmark::Counter::kIs1000);

@@ -21,7 +21,7 @@ def load_runs(path):
             continue
         name = b["run_name"]
         runs.setdefault(name, []).append(b["real_time"] * UNIT[b["time_unit"]])
-        for key in ("peak_GFLOP/s", "peak2_GFLOP/s", "L2_GB/s"):
+        for key in ("peak_GFLOP/s", "peak2_GFLOP/s", "L2_GB/s", "fma_2v1"):
             if key in b:
                 counters[key] = b[key]
     return data["context"], runs, counters
@@ -65,7 +65,8 @@ def main():
 
     print(f"machine: {context.get('num_cpus')} CPUs at {context.get('mhz_per_cpu')} MHz (as reported); "
           f"FMA peak (best window) {peak / 1e9:.1f} GFLOP/s on 1 core, {peak_two / 1e9:.1f} on 2; "
-          f"L2 read {l2 / 1e9:.1f} GB/s")
+          f"L2 read {l2 / 1e9:.1f} GB/s; two threads of FMAs typically {counters.get('fma_2v1', float('nan')):.2f}x one "
+          f"(medians of windows)")
     print()
     print("| workload | metagrad | hand-written | Eigen | libtorch | PyTorch | result | bar |")
     print("|---|---|---|---|---|---|---|---|")
