@@ -50,6 +50,23 @@ BOOST_AUTO_TEST_CASE(predictions_agree_with_the_forward_pass_run_time) {
     check_against_forward<wide, float, mg::shape<784>>(1e-5);
 }
 
+// A class derived from dense may override forward: the predictor keeps its parameters as trained
+// and runs its own forward pass.
+template <std::size_t Out>
+struct dense_plus_one : mg::dense<Out> {
+    template <class T, class S, class P>
+    static constexpr mg::tensor<T, mg::with_last<S, Out>> forward(const P& p, const mg::tensor<T, S>& x) {
+        return mg::dense<Out>::forward(p, x) + T{1};
+    }
+};
+
+BOOST_AUTO_TEST_CASE(a_derived_layer_keeps_its_own_forward_pass_run_time) {
+    using net = mg::sequential<mg::input<6>, dense_plus_one<32>, mg::relu, mg::dense<2>>;
+    check_against_forward<net, float, mg::shape<6>>(1e-5);
+    static_assert(std::is_same_v<std::remove_cvref_t<decltype(boost::hana::at_c<1>(mg::predictor<net, float>::packed_type{}))>,
+                                 mg::dense_parameters<float, 6, 32>>);
+}
+
 BOOST_AUTO_TEST_CASE(packing_follows_the_vector_width_and_repacking_takes_new_parameters_run_time) {
     using net = mg::sequential<mg::dense<3, 40>, mg::relu, mg::dense<2>>;
     auto p = random_parameters<net, float>();

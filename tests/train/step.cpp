@@ -120,7 +120,22 @@ void check_fused_sgd(unsigned threads) {
     mg::set_thread_count(1);
 }
 
+// A dense layer whose own backward pass doubles the weight gradient: a class derived from dense
+// keeps the passes it overrides, also when plain SGD is fused into the backward pass.
+template <std::size_t Out>
+struct dense_doubling_its_gradient : mg::dense<Out> {
+    template <class T, class S, class P>
+    static constexpr mg::tensor<T, S> backward(const P& p, const mg::tensor<T, S>& x, const mg::tensor<T, mg::with_last<S, Out>>& y,
+                                               const mg::tensor<T, mg::with_last<S, Out>>& dl_dy, P& dl_dp) {
+        auto dx = mg::dense<Out>::backward(p, x, y, dl_dy, dl_dp);
+        dl_dp.weight = dl_dp.weight * T{2};
+        return dx;
+    }
+};
+
 BOOST_AUTO_TEST_CASE(runtime_sgd_fused_into_the_backward_pass_equals_the_separate_update) {
+    using derived = mg::sequential<mg::input<5>, dense_doubling_its_gradient<24>, mg::relu, dense_doubling_its_gradient<16>, mg::relu, mg::dense<3>>;
+    check_fused_sgd<derived, float, 8>(1);
     using small = mg::sequential<mg::dense<4, 3>, mg::relu, mg::dense<2>, mg::relu, mg::dense<1>>;
     check_fused_sgd<small, float, 1>(1);
     check_fused_sgd<small, double, 7>(1);

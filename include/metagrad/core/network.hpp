@@ -322,10 +322,12 @@ constexpr void layer_forward_into(const P& p, const X& x, Y& y) {
         y = L::forward(p, x);
 }
 // Whether layer L (a dense layer) applies activation A, the layer after it, in its own kernel:
-// A says its `value` works on vectors, L can write both outputs at once.
+// A says its `value` works on vectors, L can write both outputs at once. Both must declare
+// `writes_into` themselves: a class derived from either, which may override its passes, keeps
+// them.
 template <class L, class A>
-concept applies_next_activation =
-    requires { requires A::fuses_into_products; } && requires { &L::template forward_activated_into<A, float, shape<1>, no_parameters>; };
+concept applies_next_activation = writes_into<L> && writes_into<A> && requires { requires A::fuses_into_products; } &&
+                                  requires { &L::template forward_activated_into<A, float, shape<1>, no_parameters>; };
 
 template <class L, class P, class X, class Y>
 constexpr void layer_backward_into(const P& p, const X& x, const Y& y, const Y& dl_dy, P& dl_dp, X& dl_dx) {
@@ -553,18 +555,27 @@ private:
             const auto& dl_dy = g.activations.template get<I + 1>();
             auto& dl_dx = g.activations.template get<I>();
             constexpr bool input_needed = Input == input_gradient::compute || I > first;
-            if constexpr (!input_needed && I < first) {
-                // Nothing before the first layer with parameters is needed for training.
-            } else if constexpr (std::is_same_v<Update, sgd_update<T>> &&
-                                 requires { L::template backward_sgd_into<input_needed>(layer_p, x, y, dl_dy, update.learning_rate, dl_dx); }) {
-                L::template backward_sgd_into<input_needed>(layer_p, x, y, dl_dy, update.learning_rate, dl_dx);
-            } else {
-                if constexpr (!input_needed && requires { L::backward_parameters(layer_p, x, y, dl_dy, dl_dp); })
+            // The layer's own passes: parameter gradients alone where the input's are not needed.
+            // (`writes_into<L>`: only a layer's own; a class derived from dense that overrides
+            // `backward` keeps it.)
+            const auto backward_pass = [&] {
+                if constexpr (!input_needed && writes_into<L> && requires { L::backward_parameters(layer_p, x, y, dl_dy, dl_dp); })
                     L::backward_parameters(layer_p, x, y, dl_dy, dl_dp);
                 else
                     detail::layer_backward_into<L>(layer_p, x, y, dl_dy, dl_dp, dl_dx);
-                if constexpr (std::is_same_v<Update, sgd_update<T>>)
+            };
+            if constexpr (!input_needed && I < first) {
+                // Nothing before the first layer with parameters is needed for training.
+            } else if constexpr (std::is_same_v<Update, sgd_update<T>>) {
+                if constexpr (writes_into<L> &&
+                              requires { L::template backward_sgd_into<input_needed>(layer_p, x, y, dl_dy, std::declval<T>(), dl_dx); }) {
+                    L::template backward_sgd_into<input_needed>(layer_p, x, y, dl_dy, update.learning_rate, dl_dx);
+                } else {
+                    backward_pass();
                     detail::for_each_member([lr = update.learning_rate](auto& w, const auto& dw) { w = w - lr * dw; }, layer_p, dl_dp);
+                }
+            } else {
+                backward_pass();
             }
         };
         [&]<std::size_t... R>(std::index_sequence<R...>) {

@@ -268,7 +268,7 @@ inline void matmul_kernel(T* out, strided<T, Ars, Acs> a, strided<T, Brs, Bcs> b
     if constexpr (detail::tiny<T, K, C> || !((Bcs == 1 && Brs == C) || (Acs == 1 && Brs == 1))) {
         // Tiny products (a few dozen multiply-adds per row, shorter than a vector): plain loops
         // with constant bounds, which the compiler unrolls whole; tiles, reductions and the
-        // thread check would cost more than the sums. Decided by K x C alone, so a sample and a
+        // thread check would cost more than the sums. Decided by K and C alone, so a sample and a
         // batch of one layer take the same path and round alike. Also the fallback for layouts
         // no form reads contiguously.
         for (std::size_t r = 0; r < R; ++r)

@@ -8,21 +8,26 @@
 #include <boost/hana/at.hpp>
 #include <boost/hana/tuple.hpp>
 
+#include "metagrad/core/layer.hpp"
 #include "metagrad/core/network.hpp"
 #include "metagrad/core/tensor.hpp"
 
 namespace metagrad {
 
 namespace detail {
+/// Whether layer `L` has a packed form of its own (`packed_parameters`, `pack`,
+/// `packed_forward_into`): a class derived from dense, which may override `forward`, has not.
+template <class L, class T, class S>
+concept packs = writes_into<L> && requires { typename L::template packed_parameters<T, S>; };
+
 /// What a predictor keeps for layer `L` on input shape `S`: the layer's packed parameters where
-/// it has a packed form (`L::packed_parameters`, `L::pack`, `L::packed_forward_into`), otherwise
-/// its parameters as trained.
+/// it has a packed form, otherwise its parameters as trained.
 template <class L, class T, class S>
 struct packed_at {
     using type = typename L::template parameters<T, S>;
 };
 template <class L, class T, class S>
-    requires requires { typename L::template packed_parameters<T, S>; }
+    requires packs<L, T, S>
 struct packed_at<L, T, S> {
     using type = typename L::template packed_parameters<T, S>;
 };
@@ -77,7 +82,7 @@ private:
     template <std::size_t I, class P, class Q>
     static void pack_layer(const P& p, Q& q) {
         using L = typename Net::template layer_type<I>;
-        if constexpr (requires { L::pack(p, q); })
+        if constexpr (detail::packs<L, T, typename Net::template shape_at<I>>)
             L::pack(p, q);
         else
             q = p;
@@ -95,7 +100,7 @@ private:
                 return trace_.template get<I>();
         }();
         auto& out = trace_.template get<I + 1>();
-        if constexpr (requires { L::packed_forward_into(q, in, out); })
+        if constexpr (detail::packs<L, T, typename Net::template shape_at<I>>)
             L::packed_forward_into(q, in, out);
         else
             detail::layer_forward_into<L>(q, in, out);
