@@ -109,8 +109,8 @@ void load_batch(const dataset<T, SampleShape>& data, std::span<const std::size_t
             std::copy(sample.begin(), sample.end(), inputs.data.begin() + static_cast<std::ptrdiff_t>(r * n));
         }
     };
-    const unsigned parts = Batch * n >= eval::detail::parallel_elements ? eval::parallel_width() : 1u;
-    eval::parallel_parts(parts, [&](unsigned part) { copy_rows(Batch * part / parts, Batch * (part + 1) / parts); });
+    // Split by rows between the kernel threads when the batch is large, as eval/ splits copies.
+    eval::detail::over_ranges<Batch, Batch * n>(copy_rows);
 }
 
 /// `load_batch` into the batch's own inputs, `out.inputs`.

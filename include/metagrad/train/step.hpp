@@ -67,6 +67,29 @@ constexpr T train_step(network_parameters<Net, T>& p, const tensor<T, X>& x, con
     return value;
 }
 
+namespace detail {
+/// The forward pass into `ws`, the loss with dl/d(output) written straight into the workspace
+/// (where the backward pass keeps it), then `backward(dl_doutput)`; returns the loss. The part
+/// shared by the workspace step with a separate update and the one with SGD fused in.
+template <class Net, class T, class X, class Y, class Loss, class Backward>
+constexpr T forward_loss_backward(const network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y,
+                                  workspace<Net, T, X>& ws, Backward backward) {
+    Net::forward_trace_into(p, x, ws.trace);
+    using output = std::remove_cvref_t<decltype(ws.trace.output())>;
+    // The type given as the loss lacks value(prediction, target) or gradient(prediction, target).
+    static_assert(loss_for<Loss, T, typename output::shape_type>,
+                  "metagrad: a loss must provide value(prediction, target) and gradient(prediction, target)");
+    if constexpr (loss_for<Loss, T, typename output::shape_type>) {
+        auto& dl_doutput = ws.gradient.activations.output();
+        const T loss = loss_value_and_gradient<Loss>(ws.trace.output(), y, dl_doutput);
+        backward(dl_doutput);
+        return loss;
+    } else {
+        return T{};
+    }
+}
+}  // namespace detail
+
 /// The loss of `p` on `x` and `y`, with every gradient written into `ws` (parameter gradients
 /// in `ws.gradient.parameters`, the forward activations in `ws.trace`). Nothing is returned by
 /// value but the loss, so the step's memory is the workspace's; the input's gradient is not
@@ -74,20 +97,9 @@ constexpr T train_step(network_parameters<Net, T>& p, const tensor<T, X>& x, con
 template <class Net, class T, class X, class Y, class Loss>
 constexpr T value_and_gradient(const network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y, Loss,
                                workspace<Net, T, X>& ws) {
-    Net::forward_trace_into(p, x, ws.trace);
-    using output = std::remove_cvref_t<decltype(ws.trace.output())>;
-    // The type given as the loss lacks value(prediction, target) or gradient(prediction, target).
-    static_assert(loss_for<Loss, T, typename output::shape_type>,
-                  "metagrad: a loss must provide value(prediction, target) and gradient(prediction, target)");
-    if constexpr (loss_for<Loss, T, typename output::shape_type>) {
-        // dl/d(output) straight into the workspace, where the backward pass keeps it.
-        auto& dl_doutput = ws.gradient.activations.output();
-        const T loss = loss_value_and_gradient<Loss>(ws.trace.output(), y, dl_doutput);
+    return detail::forward_loss_backward<Net, T, X, Y, Loss>(p, x, y, ws, [&](const auto& dl_doutput) {
         Net::template backward_into<input_gradient::skip>(p, ws.trace, dl_doutput, ws.gradient);
-        return loss;
-    } else {
-        return T{};
-    }
+    });
 }
 
 /// One training step using workspace `ws`: no allocation, and nothing large on the stack. With
@@ -103,19 +115,9 @@ constexpr T train_step(network_parameters<Net, T>& p, const tensor<T, X>& x, con
     static_assert(optimizer_takes<optimizer_of<Optimizer>, parameters_of<network_parameters<Net, T>>>,
                   "metagrad::train_step: the optimizer must be made for the parameters it updates");
     if constexpr (std::is_same_v<Optimizer, sgd<T>>) {
-        Net::forward_trace_into(p, x, ws.trace);
-        using output = std::remove_cvref_t<decltype(ws.trace.output())>;
-        // The type given as the loss lacks value(prediction, target) or gradient(prediction, target).
-        static_assert(loss_for<Loss, T, typename output::shape_type>,
-                      "metagrad: a loss must provide value(prediction, target) and gradient(prediction, target)");
-        if constexpr (loss_for<Loss, T, typename output::shape_type>) {
-            auto& dl_doutput = ws.gradient.activations.output();
-            const T value = loss_value_and_gradient<Loss>(ws.trace.output(), y, dl_doutput);
+        return detail::forward_loss_backward<Net, T, X, Y, Loss>(p, x, y, ws, [&](const auto& dl_doutput) {
             Net::backward_sgd_into(p, ws.trace, dl_doutput, ws.gradient, optimizer.learning_rate);
-            return value;
-        } else {
-            return T{};
-        }
+        });
     } else {
         const T value = value_and_gradient(p, x, y, loss, ws);
         if constexpr (optimizer_takes<optimizer_of<Optimizer>, parameters_of<network_parameters<Net, T>>>)
