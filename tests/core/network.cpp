@@ -146,6 +146,48 @@ BOOST_AUTO_TEST_CASE(runtime_dense_layers_apply_the_relu_after_them_as_they_stor
     check_fused_trace<double, mg::shape<4, 37>>();
 }
 
+// Backward, a dense layer after a ReLU takes the gradient through it in its input-gradient
+// kernel; after tanh (whose derivative is not written for vectors) the activation runs on its
+// own. Every activation gradient is what the layers give one at a time, bit for bit.
+static_assert(mg::detail::passes_back_through<mg::dense<50>, mg::relu>);
+static_assert(!mg::detail::passes_back_through<mg::dense<50>, mg::tanh_layer>);
+static_assert(!mg::detail::passes_back_through<mg::relu, mg::relu>);
+
+template <class T, class X>
+void check_fused_backward() {
+    using net = mg::sequential<mg::input<37>, mg::dense<50>, mg::relu, mg::dense<70>, mg::tanh_layer, mg::dense<3>, mg::relu>;
+    const auto p = random_parameters<net, T>();
+    const auto x = random_tensor<T, X>();
+    const auto trace = net::forward_trace(p, x);
+    const auto dl_dout = random_tensor<T, typename std::remove_cvref_t<decltype(trace.output())>::shape_type>();
+    const auto g = net::backward(p, trace, dl_dout);
+    // Layer by layer, from the output: relu (6), dense (5), tanh (4), dense (3), relu (2), dense (1).
+    mg::no_parameters none;
+    const auto d6 = mg::relu::backward(none, trace.template get<6>(), trace.template get<7>(), dl_dout, none);
+    auto dp5 = p.template layer<5>();
+    const auto d5 = mg::dense<3>::backward(p.template layer<5>(), trace.template get<5>(), trace.template get<6>(), d6, dp5);
+    const auto d4 = mg::tanh_layer::backward(none, trace.template get<4>(), trace.template get<5>(), d5, none);
+    auto dp3 = p.template layer<3>();
+    const auto d3 = mg::dense<70>::backward(p.template layer<3>(), trace.template get<3>(), trace.template get<4>(), d4, dp3);
+    const auto d2 = mg::relu::backward(none, trace.template get<2>(), trace.template get<3>(), d3, none);
+    auto dp1 = p.template layer<1>();
+    const auto d1 = mg::dense<50>::backward(p.template layer<1>(), trace.template get<1>(), trace.template get<2>(), d2, dp1);
+    BOOST_TEST((g.activations.template get<6>() == d6));
+    BOOST_TEST((g.activations.template get<5>() == d5));
+    BOOST_TEST((g.activations.template get<4>() == d4));
+    BOOST_TEST((g.activations.template get<3>() == d3));
+    BOOST_TEST((g.activations.template get<2>() == d2));  // through the ReLU, in dense 3's kernel
+    BOOST_TEST((g.activations.template get<1>() == d1));
+    BOOST_TEST((g.parameters.template layer<1>() == dp1));
+    BOOST_TEST((g.parameters.template layer<3>() == dp3));
+}
+
+BOOST_AUTO_TEST_CASE(runtime_dense_layers_take_the_gradient_through_the_relu_before_them) {
+    check_fused_backward<float, mg::shape<37>>();
+    check_fused_backward<float, mg::shape<9, 37>>();
+    check_fused_backward<double, mg::shape<4, 37>>();
+}
+
 BOOST_AUTO_TEST_CASE(runtime_parameters_compare_and_cast) {
     auto p = random_parameters<homework, double>();
     const auto q = p;

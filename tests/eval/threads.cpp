@@ -1,11 +1,14 @@
 // Tests of include/metagrad/eval/thread_pool.hpp and eval/parallel.hpp: the thread count is
 // clamped to the machine, split work covers every part exactly once (also nested, also from two
-// callers at once, also thousands of jobs in a row), and a training step on several threads gives
-// the same parameters, bit for bit, as on one.
+// callers at once, also thousands of jobs in a row), balanced ranges cover every element once in
+// granule-aligned pieces, and products and a training step on several threads give the same
+// values, bit for bit, as on one.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
@@ -61,6 +64,72 @@ BOOST_AUTO_TEST_CASE(two_callers_at_once_both_finish) {
     caller();
     other.join();
     BOOST_TEST(total.load() == static_cast<int>(2 * 2000 * mg::eval::parallel_width()));
+}
+
+namespace {
+// Every element of [0, n) exactly once, in ranges that start at a multiple of the granule and
+// end at one or at n; also when there are fewer granules than threads, and from inside a part.
+void check_balanced_ranges(std::size_t n, std::size_t granule) {
+    std::vector<std::atomic<int>> seen(n);
+    std::atomic<bool> aligned{true};
+    mg::eval::balanced_ranges(n, granule, [&](std::size_t begin, std::size_t end) {
+        if (begin % granule != 0 || !(end % granule == 0 || end == n) || begin >= end || end > n) aligned = false;
+        for (std::size_t i = begin; i < end && i < n; ++i) seen[i].fetch_add(1);
+    });
+    BOOST_TEST(aligned.load(), "n " << n << ", granule " << granule);
+    BOOST_TEST(std::all_of(seen.begin(), seen.end(), [](const auto& s) { return s.load() == 1; }),
+               "n " << n << ", granule " << granule);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(balanced_ranges_cover_every_element_once_in_whole_granules) {
+    for (unsigned threads : {1u, 2u, hardware}) {
+        threads_for_this_test t(threads);
+        for (auto [n, granule] : {std::pair<std::size_t, std::size_t>{0, 4}, {1, 4}, {3, 4}, {4, 4}, {7, 4}, {256, 4},
+                                  {784, 16}, {1000, 8}, {100003, 8}})
+            check_balanced_ranges(n, granule);
+        // Thousands of splits in a row, each with its own blocks.
+        for (int job = 0; job < 2000; ++job) check_balanced_ranges(64, 8);
+        // Nested: the inner split runs on the calling part's thread, whole.
+        mg::eval::parallel_parts(mg::eval::parallel_width(), [](unsigned) { check_balanced_ranges(300, 4); });
+    }
+}
+
+namespace {
+// The kernels' three forms on threads (above the split threshold): the dot form (X W^T, split by
+// columns), the row panels of an input gradient (dl/dY W, split by columns, here with a column
+// remainder past the last whole vector) and of a weight gradient (dl/dY^T X, split by rows).
+// However the threads share the work, every element is summed by the same tile: the same bits.
+template <class T, std::size_t R, std::size_t K, std::size_t C>
+void check_products_on_threads() {
+    mg::random_generator g(5);
+    auto a = std::make_unique<mg::matrix<T, R, K>>();
+    auto at = std::make_unique<mg::matrix<T, K, R>>();
+    auto b = std::make_unique<mg::matrix<T, K, C>>();
+    auto bt = std::make_unique<mg::matrix<T, C, K>>();
+    for (auto& v : *a) v = g.uniform<T>(-1, 1);
+    for (auto& v : *at) v = g.uniform<T>(-1, 1);
+    for (auto& v : *b) v = g.uniform<T>(-1, 1);
+    for (auto& v : *bt) v = g.uniform<T>(-1, 1);
+    auto products = [&](unsigned threads) {
+        threads_for_this_test t(threads);
+        auto out = std::make_unique<std::array<mg::matrix<T, R, C>, 3>>();
+        (*out)[0] = mg::matmul(*a, mg::transpose(*bt));
+        (*out)[1] = mg::matmul(*a, *b);
+        (*out)[2] = mg::matmul(mg::transpose(*at), *b);
+        return out;
+    };
+    const auto one = products(1);
+    const auto many = products(hardware);
+    for (std::size_t form = 0; form < 3; ++form) BOOST_TEST(((*one)[form] == (*many)[form]), "form " << form);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(products_on_threads_match_one_thread_bit_for_bit) {
+    check_products_on_threads<float, 64, 128, 300>();
+    check_products_on_threads<double, 40, 200, 260>();
 }
 
 BOOST_AUTO_TEST_CASE(a_training_step_on_threads_matches_one_thread_bit_for_bit) {

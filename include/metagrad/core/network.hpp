@@ -329,6 +329,13 @@ template <class L, class A>
 concept applies_next_activation = writes_into<L> && writes_into<A> && requires { requires A::fuses_into_products; } &&
                                   requires { &L::template forward_activated_into<A, float, shape<1>, no_parameters>; };
 
+// Whether layer L (a dense layer) takes the gradient through activation A, the layer before
+// it, in its input-gradient kernel: A says its `derivative` works on vectors, L can write both
+// gradients at once. As above, both must declare `writes_into` themselves.
+template <class L, class A>
+concept passes_back_through = writes_into<L> && writes_into<A> && requires { requires A::fuses_into_products; } &&
+                              requires { &L::template input_gradient_through<A, float, shape<1>, no_parameters>; };
+
 template <class L, class P, class X, class Y>
 constexpr void layer_backward_into(const P& p, const X& x, const Y& y, const Y& dl_dy, P& dl_dp, X& dl_dx) {
     if constexpr (writes_into<L>)
@@ -518,6 +525,15 @@ private:
             return false;
     }();
 
+    // Whether layer I computes the gradient through layer I - 1 too (detail::passes_back_through).
+    template <std::size_t I>
+    static constexpr bool passes_back_to_previous = [] {
+        if constexpr (I > 0 && I < depth)
+            return detail::passes_back_through<layer_type<I>, layer_type<I - 1>>;
+        else
+            return false;
+    }();
+
     struct no_update {};
     template <class T>
     struct sgd_update {
@@ -555,6 +571,14 @@ private:
             const auto& dl_dy = g.activations.template get<I + 1>();
             auto& dl_dx = g.activations.template get<I>();
             constexpr bool input_needed = Input == input_gradient::compute || I > first;
+            // Whether this layer's step runs at all: nothing before the first layer with
+            // parameters is needed for training.
+            constexpr bool runs = Input == input_gradient::compute || I >= first;
+            // This layer's input-gradient kernel also takes the gradient through the activation
+            // before it, whose own step then has nothing left to do. (That step runs exactly when
+            // this layer's input gradient is needed.)
+            constexpr bool through_previous = passes_back_to_previous<I> && input_needed;
+            constexpr bool done_by_next = passes_back_to_previous<I + 1> && runs;
             // The layer's own passes: parameter gradients alone where the input's are not needed.
             // (`writes_into<L>`: only a layer's own; a class derived from dense that overrides
             // `backward` keeps it.)
@@ -564,16 +588,30 @@ private:
                 else
                     detail::layer_backward_into<L>(layer_p, x, y, dl_dy, dl_dp, dl_dx);
             };
-            if constexpr (!input_needed && I < first) {
-                // Nothing before the first layer with parameters is needed for training.
+            // dl/dx and dl/d(the activation's input) from the weights before any step.
+            const auto input_gradient_through = [&] {
+                if constexpr (through_previous)
+                    L::template input_gradient_through<layer_type<I - 1>>(layer_p, dl_dy, dl_dx, a.template get<I - 1>(), x,
+                                                                          g.activations.template get<I - 1>());
+            };
+            if constexpr (!runs || done_by_next) {
+                // Nothing to do here (see `runs`), or done by the layer after this one.
             } else if constexpr (std::is_same_v<Update, sgd_update<T>>) {
-                if constexpr (writes_into<L> &&
-                              requires { L::template backward_sgd_into<input_needed>(layer_p, x, y, dl_dy, std::declval<T>(), dl_dx); }) {
+                // (The condition on `Update` first: clang checks `update.learning_rate` in a
+                // branch discarded only by a condition on I.)
+                if constexpr (through_previous) {
+                    input_gradient_through();
+                    L::template backward_sgd_into<false>(layer_p, x, y, dl_dy, update.learning_rate, dl_dx);
+                } else if constexpr (writes_into<L> &&
+                                     requires { L::template backward_sgd_into<input_needed>(layer_p, x, y, dl_dy, std::declval<T>(), dl_dx); }) {
                     L::template backward_sgd_into<input_needed>(layer_p, x, y, dl_dy, update.learning_rate, dl_dx);
                 } else {
                     backward_pass();
                     detail::for_each_member([lr = update.learning_rate](auto& w, const auto& dw) { w = w - lr * dw; }, layer_p, dl_dp);
                 }
+            } else if constexpr (through_previous) {
+                input_gradient_through();
+                L::backward_parameters(layer_p, x, y, dl_dy, dl_dp);
             } else {
                 backward_pass();
             }

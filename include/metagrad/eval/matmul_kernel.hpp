@@ -55,6 +55,25 @@ struct add_column_bias_and_activate {
         return z;
     }
 };
+/// out = sum, and through = F::derivative(z, h) * sum at the same place: a dense layer's input
+/// gradient (dl/dh, where h = F(z) is its input) and the gradient through the activation `F`
+/// before it (dl/dz), from one kernel. `F::derivative` must be written with operators alone, so
+/// that it works on vectors. The product is the one F's own backward pass takes, so the values
+/// are the same; the layer's output need not be read back, and each thread writes dl/dz where it
+/// computed dl/dh.
+template <class T, class F>
+struct store_and_pass_back {
+    const T* out;
+    const T* z;
+    const T* h;
+    T* through;
+    template <class V>
+    V finish(V acc, const T* at, std::size_t) const {
+        const std::size_t i = static_cast<std::size_t>(at - out);
+        store_as(through + i, F::derivative(load_as<V>(z + i), load_as<V>(h + i)) * acc);
+        return acc;
+    }
+};
 /// out = out - scale * sum: plain SGD's step on a weight, from its gradient's sum, which is then
 /// never stored.
 template <class T>
@@ -130,22 +149,44 @@ consteval std::size_t narrow_end() {
     return c0;
 }
 
+// Rows [begin, end) of the columns past the narrow vectors, one sum at a time.
+template <class T, std::size_t R, std::size_t K, std::size_t C, class A, class B, class E>
+inline void scalar_columns(T* out, A a, B b, E epilogue, std::size_t begin, std::size_t end) {
+    for (std::size_t r = begin; r < end; ++r)
+        for (std::size_t c = narrow_end<T, C>(); c < C; ++c) {
+            T sum{};
+            for (std::size_t k = 0; k < K; ++k) sum = multiply_add(a(r, k), b.data[k * C + c], sum);
+            out[r * C + c] = epilogue.finish(sum, &out[r * C + c], c);
+        }
+}
+
+// Every row, columns [begin, end) (begin a multiple of the vector width): whole panels, then
+// single vectors; the range that ends at C also takes the narrower vectors and the columns past
+// them. The sums do not depend on how the columns are grouped into panels (each lane adds its
+// products in the order of k), so any column split gives the values of one range.
+template <class T, std::size_t R, std::size_t K, std::size_t C, class A, class B, class E>
+inline void row_panel_column_range(T* out, A a, B b, E epilogue, std::size_t begin, std::size_t end) {
+    constexpr std::size_t w = lanes<T>, panel = 3 * w, vector_end = C - C % w;
+    const std::size_t whole_end = end < vector_end ? end : vector_end;
+    std::size_t c0 = begin;
+    for (; c0 + panel <= whole_end; c0 += panel) row_panel_columns<3, T, R, K, C, w>(out, a, b, epilogue, c0, 0, R);
+    for (; c0 + w <= whole_end; c0 += w) row_panel_columns<1, T, R, K, C, w>(out, a, b, epilogue, c0, 0, R);
+    if (end < C) return;
+    narrow_columns<w / 2, vector_end, T, R, K, C>(out, a, b, epilogue, 0, R);
+    scalar_columns<T, R, K, C>(out, a, b, epilogue, 0, R);
+}
+
 // Rows [begin, end), every column: whole panels, then single vectors, then narrower vectors, then
 // the columns past them, one at a time. The panel of B stays in L1 while the rows go by.
 template <class T, std::size_t R, std::size_t K, std::size_t C, class A, class B, class E>
 inline void row_panel(T* out, A a, B b, E epilogue, std::size_t begin, std::size_t end) {
-    constexpr std::size_t w = lanes<T>, panel = 3 * w, vector_end = C - C % w, scalar_from = narrow_end<T, C>();
+    constexpr std::size_t w = lanes<T>, panel = 3 * w, vector_end = C - C % w;
     end = end < R ? end : R;  // it is; saying so spares g++ a false out-of-bounds warning
     std::size_t c0 = 0;
     for (; c0 + panel <= vector_end; c0 += panel) row_panel_columns<3, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
     for (; c0 + w <= vector_end; c0 += w) row_panel_columns<1, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
     narrow_columns<w / 2, vector_end, T, R, K, C>(out, a, b, epilogue, begin, end);
-    for (std::size_t r = begin; r < end; ++r)
-        for (std::size_t c = scalar_from; c < C; ++c) {
-            T sum{};
-            for (std::size_t k = 0; k < K; ++k) sum += a(r, k) * b.data[k * C + c];
-            out[r * C + c] = epilogue.finish(sum, &out[r * C + c], c);
-        }
+    scalar_columns<T, R, K, C>(out, a, b, epilogue, begin, end);
 }
 
 // Dot form, used when A's rows and B's columns are contiguous (X W^T with W stored by rows, as a
@@ -187,7 +228,7 @@ inline void dot_tile(T* out, const T* a, const T* b, E epilogue, std::size_t r0,
         for (std::size_t i = 0; i < Rows; ++i)
             for (std::size_t j = 0; j < Columns; ++j) {
                 T sum = sums[i * Columns + j];
-                for (std::size_t k = vector_end; k < K; ++k) sum += a[(r0 + i) * Ars + k] * b[(c0 + j) * Bcs + k];
+                for (std::size_t k = vector_end; k < K; ++k) sum = multiply_add(a[(r0 + i) * Ars + k], b[(c0 + j) * Bcs + k], sum);
                 T* at = &out[(r0 + i) * C + c0 + j];
                 *at = epilogue.finish(sum, at, c0 + j);
             }
@@ -234,25 +275,18 @@ inline constexpr bool tiny = K * C <= tiny_product && K < lanes<T>;
 inline constexpr std::size_t parallel_threshold = std::size_t{1} << 20;
 
 // f(begin, end) over ranges that together cover [0, N): one range, or, when the product is
-// large, one per thread, in order. Ranges start at multiples of Granule, so tiles, and with them
-// the sums' rounding, are the same on any number of threads. The split is static on purpose:
-// from one training step to the next, each thread then reads the same weights (which stay in
-// its core's L2) and the optimizer's row split updates the rows that thread produced.
+// large, ranges balanced between the threads (`balanced_ranges`). Ranges start at multiples of
+// Granule, so tiles, and with them the sums' rounding, are the same on any number of threads.
+// Each thread starts on the same block at every call: from one training step to the next it
+// reads the same weights (which stay in its core's L2), and the weight gradient's row split
+// updates the rows that thread produced.
 template <std::size_t N, std::size_t Granule, std::size_t Work, class F>
 inline void split_range(F f) {
-    constexpr std::size_t granules = (N + Granule - 1) / Granule;
-    const unsigned parts = Work >= parallel_threshold
-                               ? static_cast<unsigned>(parallel_width() < granules ? parallel_width() : granules)
-                               : 1u;
-    if (parts <= 1) {
+    if (Work < parallel_threshold) {
         f(std::size_t{0}, N);
         return;
     }
-    parallel_parts(parts, [&](unsigned part) {
-        const std::size_t begin = granules * part / parts * Granule;
-        const std::size_t end = part + 1 == parts ? N : granules * (part + 1) / parts * Granule;
-        f(begin, end);
-    });
+    balanced_ranges(N, Granule, f);
 }
 
 }  // namespace detail
@@ -274,9 +308,16 @@ inline void matmul_kernel(T* out, strided<T, Ars, Acs> a, strided<T, Brs, Bcs> b
         for (std::size_t r = 0; r < R; ++r)
             for (std::size_t c = 0; c < C; ++c) {
                 T sum{};
-                for (std::size_t k = 0; k < K; ++k) sum += a(r, k) * b(k, c);
+                for (std::size_t k = 0; k < K; ++k) sum = multiply_add(a(r, k), b(k, c), sum);
                 out[r * C + c] = epilogue.finish(sum, &out[r * C + c], c);
             }
+    } else if constexpr (Bcs == 1 && Brs == C && Acs == 1) {
+        // A's rows are samples (dl/dY W, an input gradient): split by columns, the units of the
+        // layer before, so each thread writes the columns whose weights it reads in that
+        // layer's passes. Moving a cache line another core wrote costs more than the sums on it.
+        detail::split_range<C, lanes<T>, R * K * C>([&](std::size_t begin, std::size_t end) {
+            detail::row_panel_column_range<T, R, K, C>(out, a, b, epilogue, begin, end);
+        });
     } else if constexpr (Bcs == 1 && Brs == C) {
         // Split by rows: a weight gradient's rows are the weights' rows.
         detail::split_range<R, detail::panel_rows, R * K * C>(
@@ -336,7 +377,7 @@ inline void lone_row_kernel(T* out, const T* a, const T* b, E epilogue = {}) {
     if constexpr (vector_end % (2 * w) == w) detail::broadcast_columns<1, T, K, C>(out, a, b, epilogue, c0);
     for (std::size_t c = vector_end; c < C; ++c) {
         T sum{};
-        for (std::size_t k = 0; k < K; ++k) sum += a[k] * b[k * C + c];
+        for (std::size_t k = 0; k < K; ++k) sum = multiply_add(a[k], b[k * C + c], sum);
         out[c] = epilogue.finish(sum, &out[c], c);
     }
 }

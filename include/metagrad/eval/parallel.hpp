@@ -3,6 +3,9 @@
 // `set_thread_count`, so code that never asks for threads pays for neither <thread> nor a pool.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <type_traits>
 
 namespace metagrad::eval {
@@ -31,6 +34,70 @@ inline void parallel_parts(unsigned parts, F&& f) {
     }
     using function = std::remove_reference_t<F>;
     detail::runner.run(parts, [](void* context, unsigned part) { (*static_cast<function*>(context))(part); }, &f);
+}
+
+namespace detail {
+// One thread's share of a balanced split: granules [front, back) in one word, so that the owner
+// (taking from the front) and a thief (taking from the back) each claim with one
+// compare-exchange. A cache line each, so that owners claiming their own do not contend.
+struct alignas(64) granule_block {
+    std::atomic<std::uint64_t> bounds;
+
+    // Claims about half of what is left (at least one granule) from the front or the back; false
+    // when nothing is left. Halving keeps the claims few while the tail stays fine-grained.
+    bool claim(bool from_front, std::uint32_t& first, std::uint32_t& last) {
+        std::uint64_t seen = bounds.load(std::memory_order_relaxed);
+        for (;;) {
+            const auto front = static_cast<std::uint32_t>(seen), back = static_cast<std::uint32_t>(seen >> 32);
+            if (front >= back) return false;
+            const std::uint32_t take = (back - front + 1) / 2;
+            first = from_front ? front : back - take;
+            last = first + take;
+            const std::uint64_t rest = from_front ? (std::uint64_t{back} << 32) | last : (std::uint64_t{first} << 32) | front;
+            if (bounds.compare_exchange_weak(seen, rest, std::memory_order_relaxed)) return true;
+        }
+    }
+};
+// More threads than this share a product's granules as this many parts: no product here is large
+// enough to need more, and the blocks live on the caller's stack.
+inline constexpr unsigned max_balanced_parts = 64;
+}  // namespace detail
+
+/// `f(begin, end)` over ranges that together cover [0, n) exactly once, each starting at a
+/// multiple of `granule`, split between the threads and balanced while it runs. Each thread
+/// first works through its own contiguous block, from the front, and then takes granules from
+/// the back of slower threads' blocks. So each thread reads the same data from one call to the
+/// next (a training step's weights stay in its core's cache), the threads finish together even
+/// when one virtual CPU runs slower than the other (as on a shared host), and how the granules
+/// are grouped into calls changes nothing a granule-aligned kernel computes.
+template <class F>
+inline void balanced_ranges(std::size_t n, std::size_t granule, F&& f) {
+    const std::size_t granules = (n + granule - 1) / granule;
+    unsigned parts = parallel_width();
+    if (parts > granules) parts = static_cast<unsigned>(granules);
+    if (parts > detail::max_balanced_parts) parts = detail::max_balanced_parts;
+    if (parts <= 1) {
+        if (n > 0) f(std::size_t{0}, n);
+        return;
+    }
+    detail::granule_block blocks[detail::max_balanced_parts];
+    for (unsigned part = 0; part < parts; ++part) {
+        const std::uint64_t front = granules * part / parts, back = granules * (part + 1) / parts;
+        blocks[part].bounds.store((back << 32) | front, std::memory_order_relaxed);
+    }
+    const auto run = [&](std::uint32_t first, std::uint32_t last) {
+        const std::size_t end = last * granule;
+        f(first * granule, end < n ? end : n);
+    };
+    // The blocks' stores are published to the workers by the pool's hand-off.
+    parallel_parts(parts, [&](unsigned part) {
+        std::uint32_t first, last;
+        while (blocks[part].claim(true, first, last)) run(first, last);
+        for (unsigned other = 1; other < parts; ++other) {
+            detail::granule_block& victim = blocks[(part + other) % parts];
+            while (victim.claim(false, first, last)) run(first, last);
+        }
+    });
 }
 
 }  // namespace metagrad::eval

@@ -68,6 +68,22 @@ inline void store_as(T* p, V v) {
     std::memcpy(p, &v, sizeof v);
 }
 
+/// `a * b + c` on scalars, rounded once where the target has FMA instructions, as the compiler
+/// contracts the vector loops there, and twice elsewhere. Spelled out because whether the
+/// compiler contracts a scalar loop depends on the code around it: a kernel's remainder columns
+/// would otherwise round differently under different epilogues.
+template <class T>
+inline T multiply_add(T a, T b, T c) {
+#if defined(__FMA__)
+    if constexpr (sizeof(T) == sizeof(float))
+        return __builtin_fmaf(a, b, c);
+    else
+        return __builtin_fma(a, b, c);
+#else
+    return a * b + c;
+#endif
+}
+
 /// A vector of `N` elements of `T` (N a power of two), whatever the target's widest: a tile's
 /// row of sums, added and stored at once.
 template <class T, std::size_t N>

@@ -105,6 +105,21 @@ struct dense_maths {
         backward_parameters(p, x, y, dl_dy, dl_dp);
         eval::assign_to_fresh(dl_dx.data, matmul(as_rows(dl_dy), p.weight));
     }
+    // dl/dX = dl/dY W, and the gradient through the activation F before this layer,
+    // dl/dZ = F'(z, x) * dl/dX, where x = F(z) is this layer's input: at run time from one
+    // kernel, which writes dl/dZ as it stores each sum (the values of F's own backward pass).
+    template <class F, class T, class S, class P>
+    static constexpr void input_gradient_through(const P& p, const tensor<T, output_shape<S>>& dl_dy, tensor<T, S>& dl_dx,
+                                                 const tensor<T, S>& z, const tensor<T, S>& x, tensor<T, S>& dl_dz) {
+        if (!std::is_constant_evaluated()) {
+            eval::product_into(dl_dx, matmul(as_rows(dl_dy), p.weight),
+                               eval::store_and_pass_back<T, F>{dl_dx.data.data(), z.data.data(), x.data.data(), dl_dz.data.data()});
+            return;
+        }
+        eval::assign_to_fresh(dl_dx.data, matmul(as_rows(dl_dy), p.weight));
+        dl_dz = map([](T zi, T xi) { return F::derivative(zi, xi); }, z, x) * dl_dx;
+    }
+
     template <class T, class S>
     using packed_parameters = dense_packed<T, S::last, Out>;
 

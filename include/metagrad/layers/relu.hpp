@@ -10,8 +10,9 @@ namespace metagrad {
 /// max(0, x), element-wise; its derivative is taken as 0 at x = 0 (the subgradient PyTorch uses).
 struct relu : elementwise_activation<relu> {
     static constexpr std::string_view name = "relu";
-    // `value` is written with operators alone, so it works on vectors as well: a dense layer
-    // before it applies it in its kernel's epilogue.
+    // `value` and `derivative` are written with operators alone, so they work on vectors as
+    // well: a dense layer before it applies it in its forward kernel's epilogue, and a dense
+    // layer after it takes the gradient through it in its input-gradient kernel's.
     static constexpr bool fuses_into_products = true;
     template <class T>
     static constexpr T value(T x) {
@@ -19,7 +20,7 @@ struct relu : elementwise_activation<relu> {
     }
     template <class T>
     static constexpr T derivative(T x, T) {
-        return x > 0 ? T{1} : T{0};
+        return x > 0 ? T{} + 1 : T{};  // T{} + 1: a vector of ones when T is a vector
     }
 };
 
