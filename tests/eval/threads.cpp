@@ -99,8 +99,9 @@ BOOST_AUTO_TEST_CASE(balanced_ranges_cover_every_element_once_in_whole_granules)
 namespace {
 // The kernels' three forms on threads (above the split threshold): the dot form (X W^T, split by
 // columns), the row panels of an input gradient (dl/dY W, split by columns, here with a column
-// remainder past the last whole vector) and of a weight gradient (dl/dY^T X, split by rows).
-// However the threads share the work, every element is summed by the same tile: the same bits.
+// remainder past the last whole vector) and of a weight gradient (dl/dY^T X, split by rows); and
+// column sums. However the threads share the work, every element is summed in the same order:
+// the same bits.
 template <class T, std::size_t R, std::size_t K, std::size_t C>
 void check_products_on_threads() {
     mg::random_generator g(5);
@@ -123,6 +124,18 @@ void check_products_on_threads() {
     const auto one = products(1);
     const auto many = products(hardware);
     for (std::size_t form = 0; form < 3; ++form) BOOST_TEST(((*one)[form] == (*many)[form]), "form " << form);
+    // Column sums (a bias gradient), split by columns when large: the definition's sums.
+    auto sums = [&](unsigned threads) {
+        threads_for_this_test t(threads);
+        mg::vector<T, C> s;
+        s = mg::column_sums(*b);
+        return s;
+    };
+    mg::vector<T, C> expected{};
+    for (std::size_t k = 0; k < K; ++k)
+        for (std::size_t c = 0; c < C; ++c) expected[c] += (*b)(k, c);
+    BOOST_TEST((sums(1) == expected));
+    BOOST_TEST((sums(hardware) == expected));
 }
 
 }  // namespace

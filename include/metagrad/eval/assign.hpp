@@ -21,6 +21,10 @@ namespace detail {
 /// about one).
 inline constexpr std::size_t parallel_elements = std::size_t{1} << 15;
 
+/// Column sums of at least this many elements are split between threads: a batch of 64 rows of
+/// 256 is (the rows were written by the threads, each its own columns).
+inline constexpr std::size_t parallel_column_sums = std::size_t{1} << 14;
+
 /// A matrix product whose operands both lie in memory: the run-time kernel can read them.
 template <class E>
 concept kernel_product = requires { requires std::remove_cvref_t<E>::is_matrix_product; } &&
@@ -138,9 +142,17 @@ constexpr void assign_to_fresh(Data& out, const E& e) {
             using M = std::remove_cvref_t<decltype(e.operand)>;
             constexpr std::size_t rows = shape_of<M>::template extent<0>, columns = shape_of<M>::template extent<1>;
             const auto* a = e.operand.view_data();
-            for (std::size_t c = 0; c < columns; ++c) out[c] = value_type_of<E>{};  // 0 + x, as the node adds (-0 becomes +0)
-            for (std::size_t r = 0; r < rows; ++r)
-                for (std::size_t c = 0; c < columns; ++c) out[c] += a[r * M::view_row_stride + c];
+            const auto sum_columns = [&](std::size_t begin, std::size_t end) {
+                for (std::size_t c = begin; c < end; ++c) out[c] = value_type_of<E>{};  // 0 + x, as the node adds (-0 becomes +0)
+                for (std::size_t r = 0; r < rows; ++r)
+                    for (std::size_t c = begin; c < end; ++c) out[c] += a[r * M::view_row_stride + c];
+            };
+            // A large one split by columns: each thread sums the columns it wrote in the kernel
+            // before (a dense layer's dl/dY), which stay in its core's cache.
+            if constexpr (rows * columns >= detail::parallel_column_sums)
+                balanced_ranges(columns, lanes<value_type_of<E>>, sum_columns);
+            else
+                sum_columns(0, columns);
             return;
         }
     }

@@ -149,6 +149,19 @@ consteval std::size_t narrow_end() {
     return c0;
 }
 
+// Rows [begin, end) of the whole vectors of columns in [c0, c_end): panels of three, and the last
+// four or two vectors as panels of two. A tile of one vector would wait on its loads (one of B
+// and a broadcast per row for every Rows multiply-adds), and column splits leave short ranges.
+template <class T, std::size_t R, std::size_t K, std::size_t C, class A, class B, class E>
+inline void whole_vectors(T* out, A a, B b, E epilogue, std::size_t c0, std::size_t c_end, std::size_t begin,
+                          std::size_t end) {
+    constexpr std::size_t w = lanes<T>;
+    for (; c0 + 3 * w <= c_end && c_end - c0 != 4 * w; c0 += 3 * w)
+        row_panel_columns<3, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
+    for (; c0 + 2 * w <= c_end; c0 += 2 * w) row_panel_columns<2, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
+    if (c0 + w <= c_end) row_panel_columns<1, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
+}
+
 // Rows [begin, end) of the columns past the narrow vectors, one sum at a time.
 template <class T, std::size_t R, std::size_t K, std::size_t C, class A, class B, class E>
 inline void scalar_columns(T* out, A a, B b, E epilogue, std::size_t begin, std::size_t end) {
@@ -160,31 +173,27 @@ inline void scalar_columns(T* out, A a, B b, E epilogue, std::size_t begin, std:
         }
 }
 
-// Every row, columns [begin, end) (begin a multiple of the vector width): whole panels, then
-// single vectors; the range that ends at C also takes the narrower vectors and the columns past
-// them. The sums do not depend on how the columns are grouped into panels (each lane adds its
-// products in the order of k), so any column split gives the values of one range.
+// Every row, columns [begin, end) (begin a multiple of the vector width): whole vectors; the
+// range that ends at C also takes the narrower vectors and the columns past them. The sums do
+// not depend on how the columns are grouped into panels (each lane adds its products in the
+// order of k), so any column split gives the values of one range.
 template <class T, std::size_t R, std::size_t K, std::size_t C, class A, class B, class E>
 inline void row_panel_column_range(T* out, A a, B b, E epilogue, std::size_t begin, std::size_t end) {
-    constexpr std::size_t w = lanes<T>, panel = 3 * w, vector_end = C - C % w;
+    constexpr std::size_t w = lanes<T>, vector_end = C - C % w;
     const std::size_t whole_end = end < vector_end ? end : vector_end;
-    std::size_t c0 = begin;
-    for (; c0 + panel <= whole_end; c0 += panel) row_panel_columns<3, T, R, K, C, w>(out, a, b, epilogue, c0, 0, R);
-    for (; c0 + w <= whole_end; c0 += w) row_panel_columns<1, T, R, K, C, w>(out, a, b, epilogue, c0, 0, R);
+    whole_vectors<T, R, K, C>(out, a, b, epilogue, begin, whole_end, 0, R);
     if (end < C) return;
     narrow_columns<w / 2, vector_end, T, R, K, C>(out, a, b, epilogue, 0, R);
     scalar_columns<T, R, K, C>(out, a, b, epilogue, 0, R);
 }
 
-// Rows [begin, end), every column: whole panels, then single vectors, then narrower vectors, then
-// the columns past them, one at a time. The panel of B stays in L1 while the rows go by.
+// Rows [begin, end), every column: whole vectors, then narrower vectors, then the columns past
+// them, one at a time. The panel of B stays in L1 while the rows go by.
 template <class T, std::size_t R, std::size_t K, std::size_t C, class A, class B, class E>
 inline void row_panel(T* out, A a, B b, E epilogue, std::size_t begin, std::size_t end) {
-    constexpr std::size_t w = lanes<T>, panel = 3 * w, vector_end = C - C % w;
+    constexpr std::size_t w = lanes<T>, vector_end = C - C % w;
     end = end < R ? end : R;  // it is; saying so spares g++ a false out-of-bounds warning
-    std::size_t c0 = 0;
-    for (; c0 + panel <= vector_end; c0 += panel) row_panel_columns<3, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
-    for (; c0 + w <= vector_end; c0 += w) row_panel_columns<1, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
+    whole_vectors<T, R, K, C>(out, a, b, epilogue, 0, vector_end, begin, end);
     narrow_columns<w / 2, vector_end, T, R, K, C>(out, a, b, epilogue, begin, end);
     scalar_columns<T, R, K, C>(out, a, b, epilogue, begin, end);
 }
