@@ -3,12 +3,13 @@
 //   W2  16-32-32-1 tanh MLP, one-sample inference (Net::forward, and a predictor)
 //   W3  784-256-128-10 ReLU MLP with softmax, one-sample inference (the same two)
 //   W4  the same MLP, softmax cross-entropy, batch 64: forward, backward, SGD step (1 and 2 threads)
-//   W5  one epoch of W4 over Fashion-MNIST's training images (1 and 2 threads)
+//   W5  one epoch of W4 over Fashion-MNIST's training images (1 and 2 threads, and pairs of the two)
 //   S1  8-16-16-1 ReLU MLP, MSE, Adam, batch 32: training samples per second
 // Baselines: straightforward hand-written loops with fixed sizes, Eigen (fixed-size matrices for
 // small networks, dynamic for large), and libtorch (libtorch_baselines.cpp, where CMake finds
 // it); PyTorch runs from benchmarks/pytorch_mlp.py. The machine's FMA peak and L2 read bandwidth
 // are measured first and reported as counters, so each result reads as a fraction of its bound.
+#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <memory>
@@ -469,27 +470,68 @@ void s1_hand(benchmark::State& state) {
 // in the PyTorch script's epoch (benchmarks/pytorch_mlp.py).
 const char* const fashion_mnist = "/usr/share/datasets/fashion-mnist";
 
-void w5_metagrad(benchmark::State& state) {
+const mg::dataset<float, mg::shape<784>>& w5_images() {
     static const auto train = [] {
         const std::string dir = fashion_mnist;
         auto d = mg::load_idx<float, mg::shape<784>>(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz", 10);
         mg::scale_to_unit(d, 0.0f, 255.0f);
         return d;
     }();
-    mg::set_thread_count(static_cast<unsigned>(state.range(0)));
-    auto p = std::make_unique<mlp::parameters<float>>();
-    fill_like_pytorch(*p, 6);
-    auto memory = std::make_unique<mg::training_memory<mlp, float, w4_batch>>();
+    return train;
+}
+
+// One W5 trainer: the network, its memory and its place in the data.
+struct w5_trainer {
+    std::unique_ptr<mlp::parameters<float>> p = std::make_unique<mlp::parameters<float>>();
+    std::unique_ptr<mg::training_memory<mlp, float, w4_batch>> memory = std::make_unique<mg::training_memory<mlp, float, w4_batch>>();
     mg::sgd<float> sgd{0.001f};
     mg::training_position position{.shuffle = mg::random_generator(7)};
+
+    w5_trainer() { fill_like_pytorch(*p, 6); }
+    mg::metrics epoch() {
+        return mg::train_epoch(*p, sgd, mg::constant_rate{0.001}, w5_images(), mg::softmax_cross_entropy{}, position, *memory,
+                               [](std::size_t, std::size_t, const mg::metrics&) {});
+    }
+};
+
+double w5_samples() { return static_cast<double>(w5_images().size() / w4_batch * w4_batch); }
+
+void w5_metagrad(benchmark::State& state) {
+    w5_images();
+    mg::set_thread_count(static_cast<unsigned>(state.range(0)));
+    w5_trainer trainer;
     for (auto _ : state) {
-        const mg::metrics m = mg::train_epoch(*p, sgd, mg::constant_rate{0.001}, train, mg::softmax_cross_entropy{}, position,
-                                              *memory, [](std::size_t, std::size_t, const mg::metrics&) {});
+        const mg::metrics m = trainer.epoch();
         benchmark::DoNotOptimize(m);
     }
     mg::set_thread_count(1);
-    state.counters["samples/s"] = benchmark::Counter(static_cast<double>(train.size() / w4_batch * w4_batch),
-                                                     benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["samples/s"] = benchmark::Counter(w5_samples(), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// W5's two-thread scaling from pairs of epochs taken in turn, one on each thread count (which
+// goes first alternates): the host's speed drifts over the tens of seconds that all repetitions
+// of one thread count take, and the ratio of two medians taken at different times carries that
+// drift. Each repetition reports its pair's ratio; the summary gives their median and range.
+void w5_pairs(benchmark::State& state) {
+    w5_images();
+    w5_trainer trainer;
+    static unsigned pair = 0;
+    for (auto _ : state) {
+        double seconds[2] = {};
+        for (unsigned turn = 0; turn < 2; ++turn) {
+            const unsigned threads = (turn + pair) % 2 == 0 ? 1 : 2;
+            mg::set_thread_count(threads);
+            const auto start = std::chrono::steady_clock::now();
+            const mg::metrics m = trainer.epoch();
+            seconds[threads - 1] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            benchmark::DoNotOptimize(m);
+        }
+        ++pair;
+        state.counters["epoch_1t_s"] = seconds[0];
+        state.counters["epoch_2t_s"] = seconds[1];
+        state.counters["2t_vs_1t"] = seconds[0] / seconds[1];
+    }
+    mg::set_thread_count(1);
 }
 
 }  // namespace
@@ -509,5 +551,6 @@ BENCHMARK(w4_eigen);
 BENCHMARK(s1_metagrad);
 BENCHMARK(s1_hand);
 BENCHMARK(w5_metagrad)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(w5_pairs)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 BENCHMARK_MAIN();
