@@ -149,17 +149,19 @@ consteval std::size_t narrow_end() {
     return c0;
 }
 
-// Rows [begin, end) of the whole vectors of columns in [c0, c_end): panels of three, and the last
-// four or two vectors as panels of two. A tile of one vector would wait on its loads (one of B
-// and a broadcast per row for every Rows multiply-adds), and column splits leave short ranges.
+// Rows [begin, end) of the whole vectors of columns in [c0, c_end): panels of three, then a panel
+// of two or a single vector for the rest. A one-vector tile waits on its loads (one of B and a
+// broadcast per row for every Rows multiply-adds); column splits leave short ranges, where two
+// vectors in one tile, not two tiles, matter.
 template <class T, std::size_t R, std::size_t K, std::size_t C, class A, class B, class E>
 inline void whole_vectors(T* out, A a, B b, E epilogue, std::size_t c0, std::size_t c_end, std::size_t begin,
                           std::size_t end) {
     constexpr std::size_t w = lanes<T>;
-    for (; c0 + 3 * w <= c_end && c_end - c0 != 4 * w; c0 += 3 * w)
-        row_panel_columns<3, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
-    for (; c0 + 2 * w <= c_end; c0 += 2 * w) row_panel_columns<2, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
-    if (c0 + w <= c_end) row_panel_columns<1, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
+    for (; c0 + 3 * w <= c_end; c0 += 3 * w) row_panel_columns<3, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
+    if (c0 + 2 * w <= c_end)
+        row_panel_columns<2, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
+    else if (c0 + w <= c_end)
+        row_panel_columns<1, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
 }
 
 // Rows [begin, end) of the columns past the narrow vectors, one sum at a time.
