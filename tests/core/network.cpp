@@ -152,6 +152,11 @@ BOOST_AUTO_TEST_CASE(runtime_dense_layers_apply_the_relu_after_them_as_they_stor
 static_assert(mg::detail::passes_back_through<mg::dense<50>, mg::relu>);
 static_assert(!mg::detail::passes_back_through<mg::dense<50>, mg::tanh_layer>);
 static_assert(!mg::detail::passes_back_through<mg::relu, mg::relu>);
+// Classes derived from either, which may override a pass, keep their own passes.
+struct derived_dense : mg::dense<50> {};
+struct derived_relu : mg::relu {};
+static_assert(!mg::detail::passes_back_through<derived_dense, mg::relu>);
+static_assert(!mg::detail::passes_back_through<mg::dense<50>, derived_relu>);
 
 template <class T, class X>
 void check_fused_backward() {
