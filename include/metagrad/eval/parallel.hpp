@@ -76,6 +76,8 @@ inline void balanced_ranges(std::size_t n, std::size_t granule, F&& f) {
     unsigned parts = parallel_width();
     if (parts > granules) parts = static_cast<unsigned>(granules);
     if (parts > detail::max_balanced_parts) parts = detail::max_balanced_parts;
+    // A block's bounds are 32-bit granule counts: beyond them, one range (no product comes near).
+    if (granules > UINT32_MAX) parts = 1;
     if (parts <= 1) {
         if (n > 0) f(std::size_t{0}, n);
         return;
