@@ -126,9 +126,12 @@ static_assert(mg::detail::applies_next_activation<mg::dense<50>, mg::relu>);
 static_assert(!mg::detail::applies_next_activation<mg::dense<50>, mg::tanh_layer>);
 static_assert(!mg::detail::applies_next_activation<mg::relu, mg::relu>);
 
+// ReLUs after and before dense layers, and a tanh that fuses with neither.
+using fused_net = mg::sequential<mg::input<37>, mg::dense<50>, mg::relu, mg::dense<70>, mg::tanh_layer, mg::dense<3>, mg::relu>;
+
 template <class T, class X>
 void check_fused_trace() {
-    using net = mg::sequential<mg::input<37>, mg::dense<50>, mg::relu, mg::dense<70>, mg::tanh_layer, mg::dense<3>, mg::relu>;
+    using net = fused_net;
     const auto p = random_parameters<net, T>();
     const auto x = random_tensor<T, X>();
     const auto trace = net::forward_trace(p, x);
@@ -160,7 +163,7 @@ static_assert(!mg::detail::passes_back_through<mg::dense<50>, derived_relu>);
 
 template <class T, class X>
 void check_fused_backward() {
-    using net = mg::sequential<mg::input<37>, mg::dense<50>, mg::relu, mg::dense<70>, mg::tanh_layer, mg::dense<3>, mg::relu>;
+    using net = fused_net;
     const auto p = random_parameters<net, T>();
     const auto x = random_tensor<T, X>();
     const auto trace = net::forward_trace(p, x);

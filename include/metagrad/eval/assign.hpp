@@ -57,13 +57,13 @@ inline constexpr bool is_column_sums_of_rows<metagrad::detail::axis_sums_node<0,
     std::remove_cvref_t<M>::view_column_stride == 1;
 
 /// f(begin, end) over [0, N): one range, or at run time, for a large element-wise assignment (an
-/// optimizer's step over a weight matrix), one range per kernel thread.
+/// optimizer's step over a weight matrix), ranges balanced between the kernel threads, as the
+/// products' are (`balanced_ranges`).
 template <std::size_t N, std::size_t Elements, class F>
 constexpr void over_ranges(F f) {
     if constexpr (Elements >= parallel_elements) {
-        if (!std::is_constant_evaluated() && parallel_width() > 1) {
-            const unsigned parts = parallel_width();
-            parallel_parts(parts, [&](unsigned part) { f(N * part / parts, N * (part + 1) / parts); });
+        if (!std::is_constant_evaluated()) {
+            balanced_ranges(N, 1, f);
             return;
         }
     }

@@ -43,18 +43,18 @@ struct softmax_cross_entropy {
             constexpr std::size_t n = P::last;
             // e^{z_j - m} into g, row by row: the shifted logits first, then the exponentials of
             // all of them at once.
+            T top[P::rows]{};
             for (std::size_t r = 0; r < P::rows; ++r) {
-                T top = z[r * n];
-                for (std::size_t j = 1; j < n; ++j) top = z[r * n + j] > top ? z[r * n + j] : top;
-                for (std::size_t j = 0; j < n; ++j) g[r * n + j] = z[r * n + j] - top;
+                top[r] = z[r * n];
+                for (std::size_t j = 1; j < n; ++j) top[r] = z[r * n + j] > top[r] ? z[r * n + j] : top[r];
+                for (std::size_t j = 0; j < n; ++j) g[r * n + j] = z[r * n + j] - top[r];
             }
             exponentials(g);
             T total_loss{};
             for (std::size_t r = 0; r < P::rows; ++r) {
-                T sum{}, mass{}, top = z[r * n];
-                for (std::size_t j = 1; j < n; ++j) top = z[r * n + j] > top ? z[r * n + j] : top;
+                T sum{}, mass{};
                 for (std::size_t j = 0; j < n; ++j) sum += g[r * n + j], mass += t[r * n + j];
-                const T lse = top + math::log(sum);
+                const T lse = top[r] + math::log(sum);
                 for (std::size_t j = 0; j < n; ++j) {
                     total_loss += t[r * n + j] * (lse - z[r * n + j]);
                     g[r * n + j] = (mass * (g[r * n + j] / sum) - t[r * n + j]) / static_cast<T>(P::rows);
