@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
+#include <string>
 
 #include <boost/test/unit_test.hpp>
 
@@ -61,6 +63,30 @@ BOOST_AUTO_TEST_CASE(a_snapshot_restores_the_sequence_run_time) {
     h.restore(saved);
     BOOST_TEST(h.normal<double>() == a);
     BOOST_TEST(h.uniform<double>() == b);
+}
+
+// No generator holds the all-zero state, xoshiro's fixed point (it draws only zeros, and `below`
+// would never return). Seeding cannot reach it: splitmix64 maps counter 0 to 0 and no other, so
+// this seed, whose first counter is 0, gives one zero word and three others.
+constexpr std::uint64_t seed_with_a_zero_word = 0 - 0x9e3779b97f4a7c15u;
+constexpr bool a_zero_word_still_draws() {
+    mg::random_generator g(seed_with_a_zero_word);
+    const auto words = g.save().words;
+    return words[0] == 0 && words[1] && words[2] && words[3] && g.below(10) < 10 && g.next() != 0;
+}
+static_assert(a_zero_word_still_draws());
+
+BOOST_AUTO_TEST_CASE(restoring_a_state_of_zeros_is_refused_run_time) {
+    mg::random_generator g(5);
+    const auto before = g.save();
+    BOOST_TEST(!mg::random_generator::restorable(mg::random_generator::snapshot{}));
+    BOOST_CHECK_EXCEPTION(g.restore(mg::random_generator::snapshot{}), std::invalid_argument, [](const std::invalid_argument& e) {
+        return std::string(e.what()) == "metagrad::random_generator::restore: the state is all zeros, which draws only zeros";
+    });
+    BOOST_TEST((g.save() == before));  // unchanged
+    mg::random_generator h(seed_with_a_zero_word);
+    BOOST_TEST(h.save().words[0] == 0u);
+    BOOST_TEST(h.below(10) < 10u);
 }
 
 using net = mg::sequential<mg::dense<20, 30>, mg::relu, mg::dense<10>>;

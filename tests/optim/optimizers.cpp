@@ -2,6 +2,8 @@
 // hand-computed first steps and against PyTorch's trajectories (tests/fixtures), learning-rate
 // schedules, and training with Adam in constant evaluation.
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include <boost/test/unit_test.hpp>
@@ -120,3 +122,56 @@ constexpr bool adam_trains_at_compile_time() {
     return last < first;
 }
 static_assert(adam_trains_at_compile_time());
+
+// A step count at its limit saturates instead of wrapping to 0 (issue 12: the wrap divided by
+// 1 - b^0 = 0 in Adam's bias correction, and made every parameter NaN; with momentum it would take
+// the next step for a first one). Both phases: constant evaluation proves no undefined behaviour.
+namespace {
+constexpr std::uint64_t most_steps = std::numeric_limits<std::uint64_t>::max();
+
+template <class Optimizer>
+constexpr linear::parameters<double> stepped_at_the_limit(Optimizer optimizer, std::uint64_t& steps) {
+    linear::parameters<double> p, g;
+    mg::for_each_tensor([](auto& w, auto& dw) {
+        for (std::size_t i = 0; i < w.size; ++i) w[i] = 1, dw[i] = 0.5;
+    }, p, g);
+    optimizer.steps = most_steps - 1;
+    for (int i = 0; i < 3; ++i) optimizer.step(p, g);
+    steps = optimizer.steps;
+    return p;
+}
+constexpr bool finite_after_the_limit(const linear::parameters<double>& p) {
+    bool finite = true;
+    mg::for_each_tensor([&](const auto& w) {
+        for (const double x : w) finite = finite && x == x && x - x == 0;
+    }, p);
+    return finite;
+}
+constexpr bool adam_saturates() {
+    std::uint64_t steps = 0;
+    const auto p = stepped_at_the_limit(mg::adam<linear, double>({.learning_rate = 0.01}), steps);
+    return steps == most_steps && finite_after_the_limit(p) && p.layer<0>().weight[0] < 1;
+}
+constexpr bool momentum_saturates() {
+    std::uint64_t steps = 0;
+    const auto p = stepped_at_the_limit(mg::sgd_momentum<linear, double>({.learning_rate = 0.1, .momentum = 0.9}), steps);
+    return steps == most_steps && finite_after_the_limit(p);
+}
+}  // namespace
+static_assert(adam_saturates());
+static_assert(momentum_saturates());
+
+BOOST_AUTO_TEST_CASE(step_counts_saturate_run_time) {
+    std::uint64_t steps = 0;
+    const auto p = stepped_at_the_limit(mg::adam<linear, double>({.learning_rate = 0.01}), steps);
+    BOOST_TEST(steps == most_steps);
+    // Each step moves by lr g / (|g| + eps) once the bias corrections are 1: m and v start at 0,
+    // so m / sqrt(v) = 0.1 g, 0.19 g, 0.271 g over sqrt(0.001), sqrt(0.001999), sqrt(0.002997) g^2.
+    const double expected = 1 - 0.01 * (0.1 / std::sqrt(0.001) + 0.19 / std::sqrt(0.001999) + 0.271 / std::sqrt(0.002997001));
+    BOOST_TEST(p.layer<0>().weight[0] == expected, boost::test_tools::tolerance(1e-6));
+    mg::sgd_momentum<linear, double> momentum({.learning_rate = 0.1, .momentum = 0.9});
+    const auto q = stepped_at_the_limit(momentum, steps);
+    BOOST_TEST(steps == most_steps);
+    // The velocity after the first step: b = 0.5, then 0.95, then 1.355 (none restarts at d).
+    BOOST_TEST(q.layer<0>().bias[0] == 1 - 0.1 * (0.5 + 0.95 + 1.355), boost::test_tools::tolerance(1e-12));
+}

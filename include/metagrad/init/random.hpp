@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <stdexcept>
 
 #include "metagrad/detail/no_contract.hpp"
 #include "metagrad/math/log.hpp"
@@ -14,6 +15,11 @@ namespace metagrad {
 /// are reproducible but its distributions are not (libstdc++ and libc++ draw differently), so
 /// every distribution here is written out: the same seed gives the same weights and the same
 /// shuffles bit for bit, with any compiler, at compile time or at run time.
+///
+/// Its state is never all zeros (xoshiro's one fixed point: it would draw only zeros, and
+/// `below` would never return): seeding cannot produce it (splitmix64's output function is a
+/// bijection of a counter that takes four distinct values, so at most one word is zero), and
+/// `restore` refuses it.
 class random_generator {
 public:
     using state_type = std::array<std::uint64_t, 4>;
@@ -98,7 +104,18 @@ public:
         friend constexpr bool operator==(const snapshot&, const snapshot&) = default;
     };
     constexpr snapshot save() const { return {state_, spare_, has_spare_}; }
+    /// Whether `s` can be restored: a state that is not all zeros.
+    static constexpr bool restorable(const snapshot& s) {
+        for (const std::uint64_t word : s.words)
+            if (word) return true;
+        return false;
+    }
+    /// Restores a snapshot taken by `save`. Throws `std::invalid_argument` for an all-zero state
+    /// (`restorable`), which no generator can reach; in constant evaluation that is a compile error.
     constexpr void restore(const snapshot& s) {
+        if (!restorable(s))
+            // You restored a state that is all zeros: xoshiro256** would draw nothing but zeros.
+            throw std::invalid_argument("metagrad::random_generator::restore: the state is all zeros, which draws only zeros");
         state_ = s.words;
         spare_ = s.spare;
         has_spare_ = s.has_spare;

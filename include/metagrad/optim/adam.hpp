@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstddef>
+#include <array>
 #include <cstdint>
+#include <limits>
 #include <string_view>
 #include <type_traits>
 
@@ -41,7 +43,9 @@ struct adam_family {
 
     constexpr void step(parameters_type& p, const parameters_type& g) {
         const adam_options<T> o = options;
-        ++steps;
+        // The count saturates instead of wrapping: past 2^64 - 1 steps, b^t stays 0 to double
+        // precision, where a wrap to t = 0 would divide by 1 - b^0 = 0 and make every parameter NaN.
+        if (steps < std::numeric_limits<std::uint64_t>::max()) ++steps;
         // The bias corrections in double, as PyTorch's Python scalars are.
         const double b1_power = power(static_cast<double>(o.beta1), steps);
         const double b2_power = power(static_cast<double>(o.beta2), steps);
@@ -93,6 +97,7 @@ public:
         return result;
     }
 
+    /// The state tensors by name, for checkpoints: `f(name, tensors)`.
     template <class F>
     constexpr void for_each_state(F&& f) {
         f(std::string_view("first_moment"), first_moment);
@@ -103,6 +108,8 @@ public:
         f(std::string_view("first_moment"), first_moment);
         f(std::string_view("second_moment"), second_moment);
     }
+    /// State that is a running mean of squares: a negative element would make its square root NaN.
+    static constexpr std::array<std::string_view, 1> non_negative_states{"second_moment"};
 };
 }  // namespace detail
 

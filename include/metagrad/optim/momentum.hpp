@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string_view>
 
 #include "metagrad/core/parameters.hpp"
@@ -46,7 +47,8 @@ struct sgd_momentum {
                 w[i] -= o.learning_rate * (o.nesterov ? d + o.momentum * b[i] : b[i]);
             }
         }, p, g, velocity);
-        ++steps;
+        // Saturates instead of wrapping to 0, which would take the next step for a first one.
+        if (steps < std::numeric_limits<std::uint64_t>::max()) ++steps;
     }
 
     /// The state tensors by name, for checkpoints: `f(name, tensors)`.
