@@ -1,8 +1,15 @@
 // The laws every layer obeys, stated once and applied to every layer type (include/metagrad/layers/):
 // generated gradients equal finite differences (parameters and input, float and double, several
 // shapes); the backward pass is the transpose of the forward linearization (dot-product test);
-// a batch is its samples side by side; output shapes follow the layer's shape algebra; and all of
-// it is constant-evaluable.
+// a batch is its samples side by side; output shapes follow the layer's shape algebra; NaN and
+// infinities propagate as PyTorch's layers propagate them, on every path (vectors, scalar tails,
+// the dense layer's fused ReLU); and all of it is constant-evaluable, non-finite values included
+// where the compilers allow them.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -114,6 +121,241 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(runtime_batch_is_samples_side_by_side, C, layer_ca
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// ---- Non-finite values -------------------------------------------------------------------------
+// A NaN anywhere must stay visible: a layer that turned a NaN into a number (relu did: NaN > 0 is
+// false, so it gave 0) lets one bad feature corrupt the weights while every printed loss stays
+// finite. The laws below run at run time, where the vector paths and the kernels run.
+
+namespace {
+template <class T>
+bool same_value(T a, T b) {  // bit for bit up to NaN payloads: NaN where the other has NaN, the sign of zero kept
+    return std::isnan(a) ? std::isnan(b) : a == b && std::signbit(a) == std::signbit(b);
+}
+// Rows 1, 4 and 7 of a batch of 9 get a non-finite value (at the first, last and middle feature):
+// with 9 rows the batch has whole vectors and a scalar tail for every element type and width.
+constexpr std::size_t law_batch = 9;
+// Row `row` of a tensor of `Rows` rows (a sample's elements, whatever its shape).
+template <std::size_t Rows = law_batch, class T, class S>
+bool row_has_nan(const mg::tensor<T, S>& t, std::size_t row) {
+    constexpr std::size_t width = S::size / Rows;
+    for (std::size_t i = 0; i < width; ++i)
+        if (std::isnan(t[row * width + i])) return true;
+    return false;
+}
+template <class T, class S>
+bool rows_equal(const mg::tensor<T, S>& a, const mg::tensor<T, S>& b, std::size_t row) {
+    constexpr std::size_t width = S::size / law_batch;
+    for (std::size_t i = 0; i < width; ++i)
+        if (!same_value(a[row * width + i], b[row * width + i])) return false;
+    return true;
+}
+constexpr bool touched(std::size_t row) { return row == 1 || row == 4 || row == 7; }
+template <std::size_t Width>
+constexpr std::size_t touched_feature(std::size_t row) {
+    return row == 1 ? 0 : row == 4 ? Width - 1 : Width / 2;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(layer_laws)
+
+// NaN in a sample's input gives NaN in that sample's output, and leaves the other samples' outputs
+// as they were, bit for bit.
+BOOST_AUTO_TEST_CASE_TEMPLATE(runtime_nan_in_the_input_reaches_the_output, C, layer_cases) {
+    using T = typename C::value_type;
+    using net = typename C::net;
+    using S = typename C::sample_shape;
+    const auto p = random_parameters<net, T>();
+    const auto x = random_tensor<T, mg::batch_of<law_batch, S>>(T(0.05));
+    auto bad = x;
+    for (std::size_t r = 0; r < law_batch; ++r)
+        if (touched(r)) bad[r * S::size + touched_feature<S::size>(r)] = std::numeric_limits<T>::quiet_NaN();
+    const auto y = net::forward(p, x), y_bad = net::forward(p, bad);
+    for (std::size_t r = 0; r < law_batch; ++r)
+        BOOST_TEST((touched(r) ? row_has_nan(y_bad, r) : rows_equal(y, y_bad, r)), "row " << r);
+}
+
+// NaN in dl/dy gives NaN in that sample's dl/dx (0 * NaN is NaN: a zero derivative does not hide
+// it) and in the parameters' gradients, and leaves the other samples' dl/dx as they were.
+BOOST_AUTO_TEST_CASE_TEMPLATE(runtime_nan_in_the_output_gradient_reaches_the_input_gradient, C, layer_cases) {
+    using T = typename C::value_type;
+    using net = typename C::net;
+    using S = typename C::sample_shape;
+    using O = typename net::output_shape;
+    const auto p = random_parameters<net, T>();
+    const auto x = random_tensor<T, mg::batch_of<law_batch, S>>(T(0.05));
+    const auto w = random_tensor<T, mg::batch_of<law_batch, O>>();
+    auto bad = w;
+    for (std::size_t r = 0; r < law_batch; ++r)
+        if (touched(r)) bad[r * O::size + touched_feature<O::size>(r)] = std::numeric_limits<T>::quiet_NaN();
+    const auto trace = net::forward_trace(p, x);
+    const auto g = net::backward(p, trace, w), g_bad = net::backward(p, trace, bad);
+    for (std::size_t r = 0; r < law_batch; ++r)
+        BOOST_TEST((touched(r) ? row_has_nan(g_bad.activations.input(), r) : rows_equal(g.activations.input(), g_bad.activations.input(), r)),
+                   "row " << r);
+    std::size_t tensors = 0, tensors_with_nan = 0;
+    mg::for_each_tensor(
+        [&](const auto& t) {
+            ++tensors;
+            bool any = false;
+            for (const auto v : t) any = any || std::isnan(v);
+            tensors_with_nan += any;
+        },
+        g_bad.parameters);
+    BOOST_TEST(tensors_with_nan == tensors);
+}
+
+// Infinities and NaN in a batch give, row by row, what the layer gives each sample alone (a
+// batch and a sample take different paths: whole vectors or a scalar tail, batch or sample
+// kernels): NaN where it gives NaN, the same infinities, finite values within the vector
+// functions' stated error.
+BOOST_AUTO_TEST_CASE_TEMPLATE(runtime_non_finite_batches_are_their_samples_side_by_side, C, layer_cases) {
+    using T = typename C::value_type;
+    using net = typename C::net;
+    using S = typename C::sample_shape;
+    using O = typename net::output_shape;
+    constexpr T inf = std::numeric_limits<T>::infinity();
+    const auto p = random_parameters<net, T>();
+    auto xb = random_tensor<T, mg::batch_of<law_batch, S>>(T(0.05));
+    for (std::size_t r = 0; r < law_batch; ++r) {
+        const std::size_t at = r * S::size + (r * 5) % S::size;
+        xb[at] = r % 3 == 0 ? inf : r % 3 == 1 ? -inf : std::numeric_limits<T>::quiet_NaN();
+        if (r == 2) xb[r * S::size + S::size - 1] = T(1e30);  // large, but finite
+    }
+    const auto yb = net::forward(p, xb);
+    for (std::size_t r = 0; r < law_batch; ++r) {
+        mg::tensor<T, S> x;
+        for (std::size_t i = 0; i < S::size; ++i) x[i] = xb[r * S::size + i];
+        const auto y = net::forward(p, x);
+        for (std::size_t i = 0; i < O::size; ++i) {
+            const T a = yb[r * O::size + i], b = y[i];
+            const bool agree = std::isfinite(a) && std::isfinite(b)
+                                   ? std::abs(a - b) <= T(1e-6) * std::max({T(1), std::abs(a), std::abs(b)})
+                                   : same_value(a, b);
+            BOOST_TEST(agree, "row " << r << ", output " << i << ": " << a << " in the batch, " << b << " alone");
+        }
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Element-wise activations: NaN and infinities at run time (vectors and the scalar tail) give what
+// the constant-evaluated definition gives, and that definition is PyTorch's (relu(NaN) = NaN,
+// relu(-inf) = 0, sigmoid(-inf) = 0, tanh(inf) = 1, leaky_relu(-inf) = -inf). Dense layers and
+// softmax are left out of constant evaluation here: NaN cannot pass through arithmetic there
+// (clang 14 refuses any operation that yields a NaN, g++ 12 one that creates one, inf - inf).
+namespace {
+using specials_shape = mg::shape<37>;  // whole vectors and a scalar tail at every width
+template <class T>
+constexpr mg::tensor<T, specials_shape> specials() {
+    using limits = std::numeric_limits<T>;
+    const T values[] = {limits::quiet_NaN(), limits::infinity(), -limits::infinity(), T(-0.0), T(0), T(-1e30), T(1e30),
+                        limits::max(),       limits::lowest(),   T(-100),            T(100), T(0.5), T(-0.5)};
+    mg::tensor<T, specials_shape> t;
+    // From the end, so that the scalar tail holds NaN and the infinities at every vector width.
+    for (std::size_t i = 0; i < specials_shape::size; ++i) t[i] = values[(specials_shape::size - 1 - i) % std::size(values)];
+    return t;
+}
+template <class L, class T>
+constexpr auto defined_on_specials() {
+    return L::forward(mg::no_parameters{}, specials<T>());
+}
+template <class T>
+constexpr bool is_nan(T v) {
+    return v != v;
+}
+}  // namespace
+
+// At compile time: element 36 is NaN, 35 is +inf, 34 is -inf.
+static_assert(is_nan(defined_on_specials<mg::relu, float>()[36]));
+static_assert(defined_on_specials<mg::relu, double>()[35] == std::numeric_limits<double>::infinity());
+static_assert(defined_on_specials<mg::relu, float>()[34] == 0);
+static_assert(is_nan(defined_on_specials<mg::leaky_relu<>, float>()[36]));
+static_assert(defined_on_specials<mg::leaky_relu<>, double>()[34] == -std::numeric_limits<double>::infinity());
+static_assert(is_nan(defined_on_specials<mg::sigmoid, float>()[36]));
+static_assert(defined_on_specials<mg::sigmoid, float>()[35] == 1 && defined_on_specials<mg::sigmoid, float>()[34] == 0);
+static_assert(is_nan(defined_on_specials<mg::tanh_layer, double>()[36]));
+static_assert(defined_on_specials<mg::tanh_layer, float>()[35] == 1 && defined_on_specials<mg::tanh_layer, float>()[34] == -1);
+static_assert(is_nan(defined_on_specials<mg::identity, float>()[36]));
+
+namespace {
+template <class L, class T>
+void check_specials_at_run_time() {
+    constexpr auto defined = defined_on_specials<L, T>();
+    const auto x = specials<T>();
+    const auto run = L::forward(mg::no_parameters{}, x);
+    for (std::size_t i = 0; i < specials_shape::size; ++i) {
+        const T a = run[i], b = defined[i];
+        // Within the vector functions' error (eval/vector_math.hpp) where both are finite.
+        const bool agree = std::isfinite(a) && std::isfinite(b) ? std::abs(a - b) <= T(1e-6) * std::max(T(1), std::abs(b))
+                                                                : same_value(a, b);
+        BOOST_TEST(agree, L::name << "(" << x[i] << "): " << a << " at run time, " << b << " by definition");
+    }
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(runtime_activations_give_their_definition_on_non_finite_inputs) {
+    check_specials_at_run_time<mg::relu, float>();
+    check_specials_at_run_time<mg::relu, double>();
+    check_specials_at_run_time<mg::leaky_relu<>, float>();
+    check_specials_at_run_time<mg::leaky_relu<std::ratio<1, 5>>, double>();
+    check_specials_at_run_time<mg::sigmoid, float>();
+    check_specials_at_run_time<mg::sigmoid, double>();
+    check_specials_at_run_time<mg::tanh_layer, float>();
+    check_specials_at_run_time<mg::tanh_layer, double>();
+    check_specials_at_run_time<mg::identity, float>();
+}
+
+// The dense layer's fused ReLU (applied in its forward kernel's epilogue) and its fused gradient
+// through the ReLU before it (in its input-gradient kernel's epilogue) keep NaN as the ReLU's own
+// passes do: a NaN input row, and a NaN weight (a NaN column of the product), give NaN in the
+// ReLU's output, and the fused trace and gradients equal the layer-by-layer ones, NaN for NaN.
+namespace {
+using fused_nan_net = mg::sequential<mg::input<37>, mg::dense<50>, mg::relu, mg::dense<70>, mg::relu, mg::dense<3>>;
+static_assert(mg::detail::applies_next_activation<mg::dense<50>, mg::relu>);
+static_assert(mg::detail::passes_back_through<mg::dense<70>, mg::relu>);
+
+template <class T, class S>
+bool same_tensor(const mg::tensor<T, S>& a, const mg::tensor<T, S>& b) {
+    for (std::size_t i = 0; i < S::size; ++i)
+        if (!same_value(a[i], b[i])) return false;
+    return true;
+}
+
+template <class T, std::size_t Rows>
+void check_fused_relu_keeps_nan() {
+    using net = fused_nan_net;
+    using X = mg::shape<Rows, 37>;
+    auto p = random_parameters<net, T>();
+    auto x = random_tensor<T, X>();
+    x[(Rows - 1) * 37 + 36] = std::numeric_limits<T>::quiet_NaN();  // the last row
+    p.template layer<1>().weight[5 * 37 + 2] = std::numeric_limits<T>::quiet_NaN();  // output 5 of dense<50>
+    // Layer 1 is dense<50>: z1 is the trace's element 2, relu(z1) its element 3.
+    const auto trace = net::forward_trace(p, x);
+    const auto z1 = mg::dense<50>::forward(p.template layer<1>(), trace.template get<1>());
+    const auto& h1 = trace.template get<3>();
+    BOOST_TEST(same_tensor(trace.template get<2>(), z1));
+    BOOST_TEST(same_tensor(h1, mg::relu::forward(mg::no_parameters{}, z1)));
+    for (std::size_t r = 0; r < Rows; ++r) BOOST_TEST(std::isnan(h1[r * 50 + 5]), "row " << r << ": relu of the NaN column");
+    BOOST_TEST(row_has_nan<Rows>(h1, Rows - 1));
+    // Backward: dense<70> (layer 3) writes dl/dz1 through relu's derivative in its kernel; the
+    // same values, NaN for NaN, as relu's own backward pass.
+    const auto w = random_tensor<T, mg::shape<Rows, 3>>();
+    const auto g = net::backward(p, trace, w);
+    mg::no_parameters none;
+    const auto d2 = mg::relu::backward(none, trace.template get<2>(), h1, g.activations.template get<3>(), none);
+    BOOST_TEST(same_tensor(g.activations.template get<2>(), d2));
+    bool weight_gradient_has_nan = false;
+    for (const T v : g.parameters.template layer<1>().weight) weight_gradient_has_nan = weight_gradient_has_nan || std::isnan(v);
+    BOOST_TEST(weight_gradient_has_nan);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(runtime_the_fused_relu_keeps_nan) {
+    check_fused_relu_keeps_nan<float, 1>();
+    check_fused_relu_keeps_nan<float, 9>();
+    check_fused_relu_keeps_nan<double, 4>();
+}
 
 // ---- Constant evaluation: the same laws as static_asserts, on fixed small inputs ----------------
 namespace {

@@ -15,15 +15,22 @@ namespace detail {
 typedef std::int32_t int_lanes __attribute__((vector_size(simd_bytes)));
 }  // namespace detail
 
-/// e^x on every lane, for x in [-87, 88] (clamped outside): x = k ln2 + r with |r| <= ln2/2
-/// (Cody and Waite's two-part ln2), e^r by a degree-7 Taylor polynomial, 2^k put in the
-/// exponent bits. Within 1 ulp of the correctly rounded value (tests/eval/vector_math.cpp).
+/// e^x on every lane, over the whole float range: x = k ln2 + r with |r| <= ln2/2 (Cody and
+/// Waite's two-part ln2), e^r by a degree-7 Taylor polynomial, times 2^k. 2^k is applied as two
+/// factors 2^(k - h) 2^h, h = floor(k/2), each a normal float for every k here (-150..128), so
+/// that p 2^h is exact and the product rounds once: to a normal float, to a denormal (x below
+/// -87.3) or to infinity (x above 88.72). x is clamped to [-104, 89] first, past which e^x is 0 or
+/// infinity in float; NaN is kept as NaN. Within 1 ulp of the correctly rounded value, denormal
+/// results included (tests/eval/vector_math.cpp sweeps the whole range).
 inline simd<float> exp(simd<float> x) {
-    const simd<float> hi = splat(88.0f), lo = splat(-87.0f);
-    x = x > hi ? hi : x;
-    x = x < lo ? lo : x;
-    const simd<float> k = __builtin_convertvector(__builtin_convertvector(x * 1.44269504f + (x < 0 ? -0.5f : 0.5f), detail::int_lanes),
-                                                  simd<float>);
+    const simd<float> hi = splat(89.0f), lo = splat(-104.0f);
+    // NaN compares false, so it becomes `hi` here and is put back at the end: converting NaN to
+    // an integer has no defined value.
+    const simd<float> input = x;
+    x = x < hi ? x : hi;
+    x = x > lo ? x : lo;
+    const detail::int_lanes ki = __builtin_convertvector(x * 1.44269504f + (x < 0 ? -0.5f : 0.5f), detail::int_lanes);
+    const simd<float> k = __builtin_convertvector(ki, simd<float>);
     const simd<float> r = (x - k * 0.693359375f) - k * -2.12194440e-4f;
     simd<float> p = splat(1.0f / 5040);
     p = p * r + 1.0f / 720;
@@ -33,11 +40,14 @@ inline simd<float> exp(simd<float> x) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    const detail::int_lanes bits = (__builtin_convertvector(k, detail::int_lanes) + 127) << 23;
-    simd<float> scale;
-    static_assert(sizeof scale == sizeof bits);
-    __builtin_memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    const detail::int_lanes h = ki >> 1;
+    const detail::int_lanes low_bits = (h + 127) << 23, high_bits = (ki - h + 127) << 23;
+    simd<float> low_scale, high_scale;
+    static_assert(sizeof low_scale == sizeof low_bits);
+    __builtin_memcpy(&low_scale, &low_bits, sizeof low_scale);
+    __builtin_memcpy(&high_scale, &high_bits, sizeof high_scale);
+    const simd<float> y = (p * low_scale) * high_scale;
+    return input == input ? y : input;
 }
 
 /// tanh on every lane: x P(x^2) / Q(x^2) with P and Q of degree 4, for |x| clamped to 9.02
@@ -67,9 +77,14 @@ inline simd<float> tanh(simd<float> x) {
     return x == hi ? splat(1.0f) : x == lo ? splat(-1.0f) : y;
 }
 
-/// The logistic function 1 / (1 + e^-x) on every lane, within 2 ulp.
+/// The logistic function on every lane, within 2 ulp over the whole float range: with
+/// e = e^-|x| (in [0, 1], so it never overflows), 1 / (1 + e) for positive x and e / (1 + e)
+/// otherwise, as math::sigmoid does. Written as 1 / (1 + e^-x) throughout, the clamped e^-x of
+/// x < -88 would give 6e-39 for every such x where the true value falls to denormals and 0.
 inline simd<float> sigmoid(simd<float> x) {
-    return 1.0f / (1.0f + exp(-x));
+    const auto positive = x > 0;
+    const simd<float> e = exp(positive ? -x : x);  // NaN stays NaN
+    return (positive ? splat(1.0f) : e) / (1.0f + e);
 }
 
 /// Square root on every lane, correctly rounded (the vector instruction on x86, where it sets no

@@ -9,16 +9,18 @@
 namespace metagrad {
 
 /// x if x > 0, else slope * x; `Slope` is a `std::ratio` (clang 14 takes no floating-point
-/// template arguments), 1/100 by default as in PyTorch.
+/// template arguments), 1/100 by default as in PyTorch. NaN propagates: leaky_relu(NaN) is NaN.
 template <class Slope = std::ratio<1, 100>>
 struct leaky_relu : elementwise_activation<leaky_relu<Slope>> {
     static constexpr std::string_view name = "leaky_relu";
     template <class T>
     static constexpr T slope = static_cast<T>(Slope::num) / static_cast<T>(Slope::den);
 
+    // Tested as `x <= 0` so that NaN is returned by selection: clang refuses a NaN produced by
+    // arithmetic (slope * NaN) in constant evaluation. Otherwise the values of `x > 0 ? x : ...`.
     template <class T>
     static constexpr T value(T x) {
-        return x > 0 ? x : slope<T> * x;
+        return x <= 0 ? slope<T> * x : x;
     }
     template <class T>
     static constexpr T derivative(T x, T) {
