@@ -193,14 +193,6 @@ inline void check_position(const std::string& path, const std::string& saving, c
     }
 }
 
-/// What a checkpoint needs of an optimizer: its `name` and `for_each_state(f)`, which calls
-/// `f(name, tensors)` for each of its state tensors (none for plain `sgd`).
-template <class Optimizer>
-concept checkpointable = requires(const Optimizer& o) {
-    { Optimizer::name } -> std::convertible_to<std::string_view>;
-    o.for_each_state([](std::string_view, const auto&) {});
-};
-
 /// Throws `io_error` when the file's 'metagrad.network' (absent before it was saved) is not the
 /// description of `Net`: the file is from another network.
 template <class Net>
@@ -214,6 +206,15 @@ void check_network(const safetensors_file& file, const char* kind) {
                        "one from another network, " + it->second);
 }
 }  // namespace detail
+
+/// What a checkpoint needs of an optimizer: a static `name` and `for_each_state(f)`, which calls
+/// `f(name, tensors)` for each of its state tensors (none for plain `sgd`). Every optimizer of
+/// the library has them; `save_checkpoint` and `load_checkpoint` assert it.
+template <class Optimizer>
+concept checkpointable_optimizer = requires(const Optimizer& o) {
+    { Optimizer::name } -> std::convertible_to<std::string_view>;
+    o.for_each_state([](std::string_view, const auto&) {});
+};
 
 /// What `save_parameters` does with parameters that are not finite (NaN or infinite).
 enum class non_finite_values {
@@ -275,10 +276,10 @@ void load_parameters(const std::string& path, network_parameters<Net, T>& p) {
 template <class Net, class T, class Optimizer>
 void save_checkpoint(const std::string& path, const network_parameters<Net, T>& p, const Optimizer& optimizer,
                      const training_position& position) {
-    static_assert(detail::checkpointable<Optimizer>,
+    static_assert(checkpointable_optimizer<Optimizer>,
                   "metagrad::save_checkpoint: the optimizer needs a static `name` and `for_each_state(f)` calling "
                   "f(name, tensors) for each state tensor, as metagrad's optimizers have");
-    if constexpr (detail::checkpointable<Optimizer>) {
+    if constexpr (checkpointable_optimizer<Optimizer>) {
         detail::for_each_saved_tensor(p, [&](const std::string& name, const auto& t) {
             detail::check_values(path, "saving tensor '" + name + "'", t, false);
         });
@@ -335,10 +336,10 @@ void save_checkpoint(const std::string& path, const network_parameters<Net, T>& 
 template <class Net, class T, class Optimizer>
 void load_checkpoint(const std::string& path, network_parameters<Net, T>& p, Optimizer& optimizer,
                      training_position& position) {
-    static_assert(detail::checkpointable<Optimizer>,
+    static_assert(checkpointable_optimizer<Optimizer>,
                   "metagrad::load_checkpoint: the optimizer needs a static `name` and `for_each_state(f)` calling "
                   "f(name, tensors) for each state tensor, as metagrad's optimizers have");
-    if constexpr (detail::checkpointable<Optimizer>) {
+    if constexpr (checkpointable_optimizer<Optimizer>) {
         const safetensors_file file = safetensors_file::read(path);
         if (!file.metadata().count("metagrad.checkpoint"))
             throw io_error(path, "__metadata__", "a metagrad checkpoint (written by save_checkpoint)", "no 'metagrad.checkpoint' key");
