@@ -22,6 +22,7 @@
 
 // files: data readers, safetensors, checkpoints
 #include "metagrad/io/error.hpp"
+#include "metagrad/io/read_limit.hpp"
 #include "metagrad/io/csv.hpp"
 #include "metagrad/io/idx.hpp"
 #include "metagrad/io/safetensors.hpp"
@@ -34,6 +35,7 @@
 // the training loop
 #include "metagrad/train/metrics.hpp"
 #include "metagrad/train/position.hpp"
+#include "metagrad/train/non_finite.hpp"
 #include "metagrad/train/loop.hpp"
 #include "metagrad/train/progress.hpp"
 #include "metagrad/train/history.hpp"

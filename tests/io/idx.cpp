@@ -1,10 +1,14 @@
-// Tests of include/metagrad/io/idx.hpp: reading plain and gzip IDX files, and a clear error for
-// every kind of missing, truncated, corrupt or mismatched file.
+// Tests of include/metagrad/io/idx.hpp: reading plain and gzip IDX files (from files, pipes and
+// memory), and a clear error for every kind of missing, truncated, corrupt, mismatched or
+// oversized file.
 #include <cstdint>
 #include <string>
 
+#include <sys/stat.h>
+
 #include <boost/test/unit_test.hpp>
 
+#include "allocations.hpp"
 #include "files.hpp"
 #include "metagrad/metagrad.hpp"
 
@@ -60,7 +64,10 @@ BOOST_AUTO_TEST_CASE(rejects_bad_files_with_a_clear_message) {
                  {"truncated.idx", "at byte 23", "12 data bytes", "truncated"});
     expect_error(load(test_files::write("extra.idx", images + "xyz"), good_labels), {"extra.idx", "at byte 28", "more bytes"});
     expect_error(load(test_files::write("huge.idx", idx({0xffffffffu, 0xffffffffu, 0xffffu}, "")), good_labels),
-                 {"huge.idx", "a plausible size"});
+                 {"huge.idx", "items of 4 values", "4294967295 x 4294967295 x 65535"});
+    expect_error([] { (void)mg::read_idx(test_files::write("huge-array.idx", idx({0xffffffffu, 0xffffffffu, 0xffffu}, ""))); },
+                 {"huge-array.idx", "header", "at most 2147483648 bytes", "set_max_read_bytes",
+                  "extents 4294967295 x 4294967295 x 65535 (more than 2^64 elements) as unsigned bytes: more than 2^64 bytes"});
     expect_error(load(test_files::write("wrong-size.idx", idx({2, 3, 2}, bytes(12))), good_labels),
                  {"wrong-size.idx", "items of 4 values", "2 x 3 x 2"});
     expect_error(load(good_images, test_files::write("few-labels.idx", idx({2}, std::string{1, 0}))),
@@ -80,4 +87,87 @@ BOOST_AUTO_TEST_CASE(rejects_bad_files_with_a_clear_message) {
     std::string bad_crc = gz;
     bad_crc[gz.size() - 6] = static_cast<char>(bad_crc[gz.size() - 6] ^ 1);  // the CRC-32 in the trailer
     expect_error(load(test_files::write("bad-crc.idx.gz", bad_crc), good_labels), {"bad-crc.idx.gz", "damaged", "incorrect data check"});
+}
+
+BOOST_AUTO_TEST_CASE(memory_and_pipes_read_as_files_do) {
+    const std::string gz = test_files::gzip("images.idx.gz", images);
+    for (const std::string& bytes : {images, gz}) {
+        const mg::idx_array from_file = mg::read_idx(test_files::write("same.idx", bytes));
+        const mg::idx_array from_memory = mg::read_idx_from_memory(bytes);
+        test_files::fifo pipe("images.fifo", bytes);
+        const mg::idx_array from_pipe = mg::read_idx(pipe.path());
+        BOOST_TEST(from_file.extents == (std::vector<std::uint32_t>{3, 2, 2}));
+        BOOST_TEST(from_file.values.size() == 12u);
+        BOOST_TEST((from_memory.extents == from_file.extents && from_memory.values == from_file.values));
+        BOOST_TEST((from_pipe.extents == from_file.extents && from_pipe.values == from_file.values));
+    }
+    const auto d = mg::load_idx_from_memory<float, mg::shape<4>>(images, labels, 3);
+    BOOST_TEST(d.size() == 3u);
+    BOOST_TEST(d.sample(2)[3] == 11.0f);
+    test_files::fifo image_pipe("images2.fifo", gz), label_pipe("labels2.fifo", labels);
+    BOOST_TEST((mg::load_idx<float, mg::shape<4>>(image_pipe.path(), label_pipe.path(), 3).features == d.features));
+
+    // gzip members joined (cat a.gz b.gz) read as one stream; bytes after the last are damage.
+    BOOST_TEST((mg::read_idx_from_memory(test_files::gzip("a.gz", images.substr(0, 10)) + test_files::gzip("b.gz", images.substr(10))).values ==
+                mg::read_idx_from_memory(images).values));
+    expect_error([&] { (void)mg::read_idx_from_memory(gz + "junk", "junk.idx.gz"); },
+                 {"junk.idx.gz", "decompressing, 28 bytes in", "bytes after the end of the gzip data"});
+}
+
+// Issue 12, finding 2: paths that are not regular files.
+BOOST_AUTO_TEST_CASE(paths_that_are_not_regular_files) {
+    const std::string directory = test_files::path("a-directory.idx");
+    ::mkdir(directory.c_str(), 0700);
+    expect_error([&] { (void)mg::read_idx(directory); }, {"a-directory.idx", "opening", "a file, a pipe or a device", "found a directory"});
+    expect_error([] { (void)mg::read_idx("/dev/null"); }, {"/dev/null", "at byte 0", "magic number", "end of file"});
+    test_files::fifo truncated("truncated.fifo", images.substr(0, 20));
+    expect_error([&] { (void)mg::read_idx(truncated.path()); }, {"truncated.fifo", "at byte 20", "12 data bytes", "truncated"});
+    test_files::fifo cut("cut.fifo", test_files::gzip("cut.gz", images).substr(0, 25));
+    expect_error([&] { (void)mg::read_idx(cut.path()); }, {"cut.fifo", "decompressing", "unexpected end of file"});
+}
+
+// Issue 12, finding 5: a 1 MB gzip file whose honest header announces 10^9 elements was read into
+// gigabytes (std::bad_alloc on a small machine). It is refused at the header, before allocating.
+BOOST_AUTO_TEST_CASE(a_small_gzip_file_cannot_demand_gigabytes) {
+    BOOST_TEST(mg::max_read_bytes() == mg::default_max_read_bytes);
+    BOOST_TEST(mg::default_max_read_bytes == 2147483648u);
+    // 1,275,510 images of 28 x 28: 999,999,840 bytes, 4 GB as float; the first 4 MB of them here.
+    const std::string header = idx({1275510, 28, 28}, "");
+    const std::string gz = test_files::gzip("giga.gz", header + std::string(4u << 20, '\0'));
+    BOOST_TEST(gz.size() < 20000u);
+    const std::string images_gz = test_files::write("giga-images.idx.gz", gz);
+    const std::string labels_path = test_files::write("giga-labels.idx", idx({1275510}, std::string(1275510, '\0')));
+    {
+        test_allocations::watch allocations;
+        expect_error([&] { (void)mg::load_idx<float, mg::shape<784>>(images_gz, labels_path, 10); },
+                     {"giga-images.idx.gz", "header", "at most 2147483648 bytes to read", "raise it with metagrad::set_max_read_bytes",
+                      "extents 1275510 x 28 x 28 as float: 3999999360 bytes"});
+        BOOST_TEST(test_allocations::largest < (1u << 20), "the refused read allocated " << test_allocations::largest << " bytes at once");
+    }
+    // The limit is the user's: below what a file needs, it is refused; at it, read.
+    const std::string small = test_files::write("limited.idx", images);
+    {
+        test_files::read_limit limit(11);
+        expect_error([&] { (void)mg::read_idx(small); }, {"limited.idx", "header", "at most 11 bytes", "extents 3 x 2 x 2 as unsigned bytes: 12 bytes"});
+    }
+    {
+        test_files::read_limit limit(12);
+        BOOST_TEST(mg::read_idx(small).values.size() == 12u);
+        expect_error([&] { (void)mg::load_idx<float, mg::shape<4>>(small, test_files::write("limited-labels.idx", labels), 3); },
+                     {"limited.idx", "at most 12 bytes", "as float: 48 bytes"});
+    }
+    {
+        test_files::read_limit limit(48);
+        BOOST_TEST((mg::load_idx<float, mg::shape<4>>(small, test_files::write("limited-labels.idx", labels), 3).size() == 3u));
+    }
+}
+
+// Issue 12, finding 2: an allocation failure is an io_error naming the file, not std::bad_alloc.
+BOOST_AUTO_TEST_CASE(an_allocation_failure_is_an_io_error) {
+    const std::string big = test_files::write("big.idx", idx({100, 100, 100}, std::string(1000000, '\1')));
+    test_allocations::watch allocations(500000);  // more than the 128 KiB read buffer, less than the data
+    expect_error([&] { (void)mg::read_idx(big); },
+                 {"big.idx", "header", "memory for the 1000000 bytes its extents announce", "allocation failure (std::bad_alloc)"});
+    expect_error([&] { (void)mg::load_idx<double, mg::shape<100, 100>>(big, test_files::write("big-labels.idx", idx({100}, std::string(100, '\0'))), 3); },
+                 {"big.idx", "memory for the 8000000 bytes", "allocation failure"});
 }

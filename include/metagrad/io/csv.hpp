@@ -1,10 +1,8 @@
 // metagrad::load_csv: a tabular data set (numeric features, integer class label) from CSV.
 #pragma once
 
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <fstream>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -12,6 +10,8 @@
 
 #include "metagrad/data/dataset.hpp"
 #include "metagrad/io/error.hpp"
+#include "metagrad/io/input_file.hpp"
+#include "metagrad/io/read_limit.hpp"
 
 namespace metagrad {
 
@@ -50,65 +50,90 @@ bool parse_number(std::string_view field, Number& out) {
 }
 }  // namespace detail
 
-/// Reads a CSV data set whose samples have shape `SampleShape`. Throws `io_error` naming the file,
-/// line and column on a missing file, a line with the wrong number of fields, a field that is not
-/// a number (or not finite), a label that is not an integer below `classes`, or (with
-/// `sklearn_header`) counts that disagree with the header.
+namespace detail {
 template <class T, class SampleShape>
-dataset<T, SampleShape> load_csv(const std::string& path, std::size_t classes, csv_options options = {}) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw io_error(path, "opening", "a readable file", std::strerror(errno));
+dataset<T, SampleShape> parse_csv(std::string_view text, const std::string& path, std::size_t classes, const csv_options& options) {
     constexpr std::size_t features = SampleShape::size;
     dataset<T, SampleShape> out;
     out.classes = classes;
 
-    std::string line;
+    std::string_view line;
     std::size_t number = 0, declared_samples = 0;
+    // The next line, without its '\n' (and '\r'); false at the end of the text.
+    const auto next_line = [&] {
+        if (text.empty()) return false;
+        const std::size_t end = text.find('\n');
+        line = text.substr(0, end);
+        text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        ++number;
+        return true;
+    };
     const auto where = [&](std::size_t column) {
         return "line " + std::to_string(number) + (column ? ", field " + std::to_string(column) : "");
     };
-    while (number < options.skip_lines && std::getline(in, line)) ++number;
+    while (number < options.skip_lines && next_line()) {
+    }
     if (options.sklearn_header) {
-        if (!std::getline(in, line)) throw io_error(path, "line 1", "a header line 'samples,features,class names'", "end of file");
-        ++number;
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        const auto fields = detail::split_fields(line, options.separator);
+        if (!next_line()) throw io_error(path, "line " + std::to_string(number + 1), "a header line 'samples,features,class names'", "end of file");
+        const auto fields = split_fields(line, options.separator);
         std::size_t declared_features = 0;
-        if (fields.size() < 2 || !detail::parse_number(fields[0], declared_samples) ||
-            !detail::parse_number(fields[1], declared_features))
-            throw io_error(path, where(0), "a header 'samples,features,class names'", "'" + line + "'");
+        if (fields.size() < 2 || !parse_number(fields[0], declared_samples) || !parse_number(fields[1], declared_features))
+            throw io_error(path, where(0), "a header 'samples,features,class names'", "'" + std::string(line) + "'");
         if (declared_features != features)
-            throw io_error(path, where(2), std::to_string(features) + " features (the network's input)",
-                           std::to_string(declared_features));
+            throw io_error(path, where(2), std::to_string(features) + " features (the network's input)", std::to_string(declared_features));
         if (fields.size() - 2 != classes)
             throw io_error(path, where(0), std::to_string(classes) + " class names", std::to_string(fields.size() - 2));
     }
-    while (std::getline(in, line)) {
-        ++number;
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank lines, e.g. at the end
-        const auto fields = detail::split_fields(line, options.separator);
+    const std::uint64_t bytes_per_sample = features * sizeof(T) + sizeof(std::uint32_t);
+    while (next_line()) {
+        if (line.find_first_not_of(" \t") == std::string_view::npos) continue;  // blank lines, e.g. at the end
+        const auto fields = split_fields(line, options.separator);
         if (fields.size() != features + 1)
             throw io_error(path, where(0), std::to_string(features + 1) + " fields (" + std::to_string(features) + " features and a label)",
                            std::to_string(fields.size()));
+        // A data set may take more room than its text ("1,2,0" is 6 bytes, 12 as two floats and a label).
+        if (bytes_per_sample * (out.labels.size() + 1) > max_read_bytes())
+            check_read_limit(path, where(0), bytes_per_sample * (out.labels.size() + 1),
+                             "a data set of " + std::to_string(out.labels.size() + 1) + " samples");
         for (std::size_t j = 0; j < features; ++j) {
             T value{};
-            if (!detail::parse_number(fields[j], value) || value != value || value - value != 0)
+            if (!parse_number(fields[j], value) || value != value || value - value != 0)
                 throw io_error(path, where(j + 1), "a finite number", "'" + std::string(fields[j]) + "'");
             out.features.push_back(value);
         }
         std::uint32_t label = 0;
-        if (!detail::parse_number(fields[features], label) || label >= classes)
+        if (!parse_number(fields[features], label) || label >= classes)
             throw io_error(path, where(features + 1), "a class label 0.." + std::to_string(classes - 1),
                            "'" + std::string(fields[features]) + "'");
         out.labels.push_back(label);
     }
-    if (in.bad()) throw io_error(path, where(0), "a readable file", "a read error");
     if (options.sklearn_header && out.size() != declared_samples)
         throw io_error(path, "line " + std::to_string(number), std::to_string(declared_samples) + " samples (as line 1 says)",
                        std::to_string(out.size()));
     if (out.size() == 0) throw io_error(path, "line " + std::to_string(number), "at least one sample", "none");
     return out;
+}
+}  // namespace detail
+
+/// Reads a CSV data set whose samples have shape `SampleShape` from a file, a pipe or a device,
+/// to its end. Throws `io_error` naming the file, line and column on a missing file, a directory,
+/// a file or data set larger than `max_read_bytes()`, a line with the wrong number of fields, a
+/// field that is not a number (or not finite), a label that is not an integer below `classes`,
+/// or (with `sklearn_header`) counts that disagree with the header.
+template <class T, class SampleShape>
+dataset<T, SampleShape> load_csv(const std::string& path, std::size_t classes, csv_options options = {}) {
+    return detail::reporting_allocation_failure(path, [&] {
+        detail::input_file in(path);
+        return detail::parse_csv<T, SampleShape>(in.read_to_end(), path, classes, options);
+    });
+}
+
+/// `load_csv` of a file's text held in memory; `name` stands for the file in error messages.
+template <class T, class SampleShape>
+dataset<T, SampleShape> load_csv_from_memory(std::string_view text, std::size_t classes, csv_options options = {},
+                                             const std::string& name = "<memory>") {
+    return detail::reporting_allocation_failure(name, [&] { return detail::parse_csv<T, SampleShape>(text, name, classes, options); });
 }
 
 }  // namespace metagrad

@@ -2,18 +2,20 @@
 #pragma once
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
-#include <type_traits>
+#include <string_view>
 #include <vector>
 
 #include <zlib.h>
 
 #include "metagrad/data/dataset.hpp"
 #include "metagrad/io/error.hpp"
+#include "metagrad/io/input_file.hpp"
+#include "metagrad/io/read_limit.hpp"
 
 namespace metagrad {
 
@@ -33,52 +35,86 @@ struct idx_array {
 };
 
 namespace detail {
-/// A file read through zlib, which reads gzip and plain files alike, keeping the offset in the
-/// uncompressed stream for error messages.
-class gz_reader {
+/// The bytes of `Source` (an `input_file` or `memory_bytes`), inflated when they are gzip (one
+/// member or several, as `gzip` writes and `cat` joins them) and passed through when they are
+/// not, counting the offset in the uncompressed stream for error messages. zlib's own file
+/// functions are not used: they leave reads and seeks of pipes and devices unchecked, and cannot
+/// read from memory.
+template <class Source>
+class uncompressed_stream {
 public:
-    explicit gz_reader(const std::string& path) : path_(path), file_(gzopen(path.c_str(), "rb"), &gzclose) {
-        if (!file_) throw io_error(path, "opening", "a readable file", std::strerror(errno));
-        gzbuffer(file_.get(), 1 << 17);
+    uncompressed_stream(Source& source, const std::string& name) : source_(source), name_(name) {
+        pending_ = source_.next_chunk();  // a file's first chunk is short only at its end
+        gzip_ = pending_.size() >= 2 && static_cast<unsigned char>(pending_[0]) == 0x1f && static_cast<unsigned char>(pending_[1]) == 0x8b;
+        if (gzip_) {
+            stream_.zalloc = Z_NULL, stream_.zfree = Z_NULL, stream_.opaque = Z_NULL;
+            stream_.next_in = Z_NULL, stream_.avail_in = 0;
+            const int code = inflateInit2(&stream_, 16 + MAX_WBITS);  // 16: gzip framing, checked CRC and length
+            if (code == Z_MEM_ERROR) throw std::bad_alloc();
+            if (code != Z_OK) fail("zlib could not start (" + std::to_string(code) + ")");
+        }
+    }
+    uncompressed_stream(const uncompressed_stream&) = delete;
+    uncompressed_stream& operator=(const uncompressed_stream&) = delete;
+    ~uncompressed_stream() {
+        if (gzip_) inflateEnd(&stream_);
     }
 
-    /// Reads up to `n` bytes; fewer only at the end of the data. A corrupt gzip stream throws.
+    /// Reads up to `n` bytes; fewer only at the end of the data. Damaged gzip data throws.
     std::size_t read(void* into, std::size_t n) {
+        auto* out = static_cast<unsigned char*>(into);
         std::size_t done = 0;
         while (done < n) {
-            const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - done, 1u << 30));
-            const int got = gzread(file_.get(), static_cast<char*>(into) + done, chunk);
-            if (got < 0 || (got == 0 && !gzeof(file_.get()))) fail();
-            if (got == 0) break;
-            done += static_cast<std::size_t>(got);
-            offset_ += static_cast<std::uint64_t>(got);
+            if (pending_.empty()) pending_ = source_.next_chunk();
+            if (!gzip_) {
+                if (pending_.empty()) break;
+                const std::size_t take = std::min(n - done, pending_.size());
+                std::memcpy(out + done, pending_.data(), take);
+                pending_.remove_prefix(take);
+                done += take;
+                offset_ += take;
+                continue;
+            }
+            if (member_ended_) {
+                if (pending_.empty()) break;  // the end of the last member
+                // Another member must follow, as `cat a.gz b.gz` makes; anything else is damage.
+                if (static_cast<unsigned char>(pending_[0]) != 0x1f) fail("bytes after the end of the gzip data");
+                if (inflateReset(&stream_) != Z_OK) fail("zlib could not start the next gzip member");
+                member_ended_ = false;
+            }
+            if (pending_.empty()) fail("unexpected end of file");  // within a member
+            const std::size_t want = std::min<std::size_t>(n - done, 1u << 30);
+            stream_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(pending_.data()));
+            stream_.avail_in = static_cast<uInt>(std::min<std::size_t>(pending_.size(), 1u << 30));
+            stream_.next_out = out + done;
+            stream_.avail_out = static_cast<uInt>(want);
+            const int code = inflate(&stream_, Z_NO_FLUSH);
+            const std::size_t consumed = static_cast<std::size_t>(reinterpret_cast<const char*>(stream_.next_in) - pending_.data());
+            const std::size_t produced = want - stream_.avail_out;
+            pending_.remove_prefix(consumed);
+            done += produced;
+            offset_ += produced;
+            if (code == Z_STREAM_END) member_ended_ = true;
+            else if (code == Z_MEM_ERROR) throw std::bad_alloc();
+            else if (code != Z_OK) fail(stream_.msg ? stream_.msg : "inflate error " + std::to_string(code));
         }
-        check_stream();
         return done;
     }
 
     std::uint64_t offset() const { return offset_; }
-    const std::string& path() const { return path_; }
 
 private:
-    // zlib stops quietly at a truncated or damaged gzip member; ask it whether it did.
-    void check_stream() {
-        int code = Z_OK;
-        const char* message = gzerror(file_.get(), &code);
-        if (code != Z_OK && code != Z_STREAM_END) fail(message);
-    }
-    [[noreturn]] void fail(const char* message = nullptr) {
-        int code = Z_OK;
-        if (!message) message = gzerror(file_.get(), &code);
-        std::string reason = message;
-        if (reason.rfind(path_ + ": ", 0) == 0) reason.erase(0, path_.size() + 2);  // zlib prefixes the path
+    [[noreturn]] void fail(const std::string& reason) const {
         // zlib reads ahead, so the damage may lie past the bytes handed out so far.
-        throw io_error(path_, "decompressing, " + std::to_string(offset_) + " bytes in", "a readable gzip or plain stream",
+        throw io_error(name_, "decompressing, " + std::to_string(offset_) + " bytes in", "a readable gzip or plain stream",
                        "a damaged one (zlib: " + reason + ")");
     }
 
-    std::string path_;
-    std::unique_ptr<std::remove_pointer_t<gzFile>, int (*)(gzFile)> file_;
+    Source& source_;
+    const std::string& name_;
+    std::string_view pending_;
+    bool gzip_ = false, member_ended_ = false;
+    z_stream stream_{};
     std::uint64_t offset_ = 0;
 };
 
@@ -87,87 +123,180 @@ inline std::string extents_text(const std::vector<std::uint32_t>& extents) {
     for (std::size_t i = 0; i < extents.size(); ++i) s += (i ? " x " : "") + std::to_string(extents[i]);
     return s.empty() ? "no extents" : s;
 }
+
+/// An IDX stream read in two steps: the header when constructed (extents and element count,
+/// checked), then the data, in pieces, by `read_data`. Callers check the size against
+/// `max_read_bytes()` in between, before they allocate.
+template <class Source>
+class idx_reader {
+public:
+    idx_reader(Source& source, const std::string& name) : name_(name), in_(source, name) {
+        std::uint8_t magic[4] = {};
+        if (in_.read(magic, 4) < 4) throw io_error(name_, io_error::at_byte(0), "a 4-byte IDX magic number", "end of file");
+        if (magic[0] != 0 || magic[1] != 0)
+            throw io_error(name_, io_error::at_byte(0), "an IDX magic number starting with two zero bytes",
+                           "bytes " + std::to_string(magic[0]) + ", " + std::to_string(magic[1]) + " (not an IDX file)");
+        if (magic[2] != 0x08)
+            throw io_error(name_, io_error::at_byte(2), "element type 0x08 (unsigned byte)", "type code " + std::to_string(magic[2]));
+        const std::size_t rank = magic[3];
+        if (rank == 0) throw io_error(name_, io_error::at_byte(3), "at least one extent", "0 extents");
+        elements_ = 1;
+        for (std::size_t i = 0; i < rank; ++i) {
+            std::uint8_t b[4] = {};
+            const std::uint64_t at = in_.offset();
+            if (in_.read(b, 4) < 4)
+                throw io_error(name_, io_error::at_byte(at), "extent " + std::to_string(i) + " of the header", "end of file");
+            const std::uint32_t extent = std::uint32_t(b[0]) << 24 | std::uint32_t(b[1]) << 16 | std::uint32_t(b[2]) << 8 | b[3];
+            extents_.push_back(extent);
+            elements_ = saturating_product(elements_, extent);
+        }
+        // Saturation is sticky except through a zero extent, which truly makes the product 0.
+        if (std::find(extents_.begin(), extents_.end(), 0u) != extents_.end()) elements_ = 0;
+    }
+
+    const std::vector<std::uint32_t>& extents() const { return extents_; }
+    /// The product of the extents, UINT64_MAX if it passes 2^64.
+    std::uint64_t elements() const { return elements_; }
+
+    /// Refuses the data unless `elements() x bytes_per_element` fits `max_read_bytes()`.
+    void check_size(std::size_t bytes_per_element, const std::string& as) const {
+        check_read_limit(name_, "header", saturating_product(elements_, bytes_per_element),
+                         "extents " + extents_text(extents_) + (elements_ == UINT64_MAX ? " (more than 2^64 elements)" : "") + " as " + as);
+    }
+
+    /// Passes the data to `take(const std::uint8_t*, n)` in pieces, then checks that the stream
+    /// ends there.
+    template <class Take>
+    void read_data(Take&& take) {
+        const std::uint64_t data_start = in_.offset();
+        std::vector<std::uint8_t> piece(static_cast<std::size_t>(std::min<std::uint64_t>(elements_, std::uint64_t{1} << 16)));
+        std::uint64_t have = 0;
+        while (have < elements_) {
+            const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), elements_ - have));
+            const std::size_t got = in_.read(piece.data(), want);
+            take(piece.data(), got);
+            have += got;
+            if (got < want)
+                throw io_error(name_, io_error::at_byte(data_start + have),
+                               std::to_string(elements_) + " data bytes for extents " + extents_text(extents_),
+                               "end of file after " + std::to_string(have) + " (truncated)");
+        }
+        std::uint8_t extra = 0;
+        if (in_.read(&extra, 1) != 0)
+            throw io_error(name_, io_error::at_byte(in_.offset() - 1), "end of file after extents " + extents_text(extents_),
+                           "more bytes (the header's extents do not describe the data)");
+    }
+
+private:
+    const std::string& name_;
+    uncompressed_stream<Source> in_;
+    std::vector<std::uint32_t> extents_;
+    std::uint64_t elements_ = 0;
+};
+
+/// Reserves room for `n` elements in `v`, reporting a failure as the header's fault: the
+/// size passed `max_read_bytes()`, but the system could not give it.
+template <class V>
+void reserve_for_header(V& v, std::uint64_t n, const std::string& name) {
+    try {
+        v.reserve(static_cast<std::size_t>(n));
+    } catch (const std::bad_alloc&) {
+        throw io_error(name, "header", "memory for the " + std::to_string(n * sizeof(typename V::value_type)) + " bytes its extents announce",
+                       "an allocation failure (std::bad_alloc): too little memory free, or a corrupt header");
+    }
+}
+
+template <class Source>
+idx_array read_idx(Source& source, const std::string& name) {
+    return reporting_allocation_failure(name, [&] {
+        idx_reader<Source> in(source, name);
+        in.check_size(1, "unsigned bytes");
+        idx_array out;
+        out.extents = in.extents();
+        reserve_for_header(out.values, in.elements(), name);
+        in.read_data([&](const std::uint8_t* bytes, std::size_t n) { out.values.insert(out.values.end(), bytes, bytes + n); });
+        return out;
+    });
+}
+
+template <class T, class SampleShape, class Source>
+dataset<T, SampleShape> load_idx(Source& images_source, const std::string& images_name, Source& labels_source,
+                                 const std::string& labels_name, std::size_t classes) {
+    dataset<T, SampleShape> out;
+    out.classes = classes;
+    std::size_t items = 0;
+    reporting_allocation_failure(images_name, [&] {
+        idx_reader<Source> images(images_source, images_name);
+        const std::vector<std::uint32_t>& extents = images.extents();
+        std::uint64_t item_size = 1;
+        for (std::size_t i = 1; i < extents.size(); ++i) item_size = saturating_product(item_size, extents[i]);
+        if (extents.size() < 2 || item_size != SampleShape::size)
+            throw io_error(images_name, "header", "items of " + std::to_string(SampleShape::size) + " values (the network's input)",
+                           "extents " + extents_text(extents));
+        images.check_size(sizeof(T), sizeof(T) == 4 ? "float" : sizeof(T) == 8 ? "double" : std::to_string(sizeof(T)) + "-byte values");
+        items = extents[0];
+        reserve_for_header(out.features, images.elements(), images_name);
+        images.read_data([&](const std::uint8_t* bytes, std::size_t n) { out.features.insert(out.features.end(), bytes, bytes + n); });
+    });
+    reporting_allocation_failure(labels_name, [&] {
+        idx_reader<Source> labels(labels_source, labels_name);
+        if (labels.extents().size() != 1)
+            throw io_error(labels_name, "header", "one extent (a label per image)", "extents " + extents_text(labels.extents()));
+        if (labels.elements() != items)
+            throw io_error(labels_name, "header", std::to_string(items) + " labels, one per image in " + images_name,
+                           std::to_string(labels.elements()));
+        labels.check_size(sizeof(std::uint32_t), "32-bit labels");
+        reserve_for_header(out.labels, items, labels_name);
+        labels.read_data([&](const std::uint8_t* bytes, std::size_t n) {
+            for (std::size_t i = 0; i < n; ++i) {
+                if (bytes[i] >= classes)
+                    throw io_error(labels_name, io_error::at_byte(8 + out.labels.size()), "a class below " + std::to_string(classes),
+                                   "label " + std::to_string(bytes[i]));
+                out.labels.push_back(bytes[i]);
+            }
+        });
+    });
+    return out;
+}
 }  // namespace detail
 
-/// Reads an IDX file of unsigned bytes (gzip-compressed or not). Throws `io_error`, naming the
-/// file and the byte, on a missing file, a bad magic number, an element type other than
-/// unsigned byte, a size that overflows, data shorter than its header says, or bytes after it.
+/// Reads an IDX file of unsigned bytes (gzip-compressed or not; a regular file, a pipe or a
+/// device, read to its end). Throws `io_error`, naming the file and the byte, on a missing file,
+/// a directory, a bad magic number, an element type other than unsigned byte, data larger than
+/// `max_read_bytes()` (checked before allocating), data shorter than its header says, or bytes
+/// after it.
 inline idx_array read_idx(const std::string& path) {
-    detail::gz_reader in(path);
-    std::uint8_t magic[4] = {};
-    if (in.read(magic, 4) < 4) throw io_error(path, io_error::at_byte(0), "a 4-byte IDX magic number", "end of file");
-    if (magic[0] != 0 || magic[1] != 0)
-        throw io_error(path, io_error::at_byte(0), "an IDX magic number starting with two zero bytes",
-                       "bytes " + std::to_string(magic[0]) + ", " + std::to_string(magic[1]) + " (not an IDX file)");
-    if (magic[2] != 0x08)
-        throw io_error(path, io_error::at_byte(2), "element type 0x08 (unsigned byte)",
-                       "type code " + std::to_string(magic[2]));
-    const std::size_t rank = magic[3];
-    if (rank == 0) throw io_error(path, io_error::at_byte(3), "at least one extent", "0 extents");
+    return detail::reporting_allocation_failure(path, [&] {
+        detail::input_file file(path);
+        return detail::read_idx(file, path);
+    });
+}
 
-    idx_array out;
-    std::uint64_t total = 1;
-    for (std::size_t i = 0; i < rank; ++i) {
-        std::uint8_t b[4] = {};
-        const std::uint64_t at = in.offset();
-        if (in.read(b, 4) < 4) throw io_error(path, io_error::at_byte(at), "extent " + std::to_string(i) + " of the header", "end of file");
-        const std::uint32_t extent = std::uint32_t(b[0]) << 24 | std::uint32_t(b[1]) << 16 | std::uint32_t(b[2]) << 8 | b[3];
-        out.extents.push_back(extent);
-        total *= extent;
-        // A header claiming more than 2^36 bytes is corrupt, not a data set.
-        if (total > (std::uint64_t{1} << 36))
-            throw io_error(path, io_error::at_byte(at), "a plausible size", detail::extents_text(out.extents) + " elements");
-    }
-
-    // Read in pieces, growing as data arrives: a lying header cannot make us allocate what the
-    // file does not hold.
-    const std::uint64_t data_start = in.offset();
-    constexpr std::size_t piece = std::size_t{1} << 22;
-    while (out.values.size() < total) {
-        const std::size_t have = out.values.size();
-        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(piece, total - have));
-        out.values.resize(have + want);
-        const std::size_t got = in.read(out.values.data() + have, want);
-        if (got < want)
-            throw io_error(path, io_error::at_byte(data_start + have + got),
-                           std::to_string(total) + " data bytes for extents " + detail::extents_text(out.extents),
-                           "end of file after " + std::to_string(have + got) + " (truncated)");
-    }
-    std::uint8_t extra = 0;
-    if (in.read(&extra, 1) != 0)
-        throw io_error(path, io_error::at_byte(in.offset() - 1), "end of file after extents " + detail::extents_text(out.extents),
-                       "more bytes (the header's extents do not describe the data)");
-    return out;
+/// `read_idx` of bytes in memory (a file's contents, plain or gzip); `name` stands for the file in
+/// error messages.
+inline idx_array read_idx_from_memory(std::string_view bytes, const std::string& name = "<memory>") {
+    detail::memory_bytes source(bytes);
+    return detail::read_idx(source, name);
 }
 
 /// Reads an image file and a label file (IDX, plain or gzip) into a data set whose samples
 /// have shape `SampleShape` (28 x 28 images fit `shape<784>` or `shape<28, 28>`: what must agree
 /// is the number of values per sample). Values are the raw bytes 0..255 as `T`; normalize
-/// them with `data/normalize.hpp`. Checks counts, the sample size and each label (< `classes`).
+/// them with `data/normalize.hpp`. Checks counts, the sample size and each label (< `classes`),
+/// and the data set's size in memory (`max_read_bytes()`) before allocating it.
 template <class T, class SampleShape>
 dataset<T, SampleShape> load_idx(const std::string& images_path, const std::string& labels_path, std::size_t classes) {
-    const idx_array images = read_idx(images_path);
-    if (images.extents.size() < 2 || images.item_size() != SampleShape::size)
-        throw io_error(images_path, "header", "items of " + std::to_string(SampleShape::size) + " values (the network's input)",
-                       "extents " + detail::extents_text(images.extents));
-    const idx_array labels = read_idx(labels_path);
-    if (labels.extents.size() != 1)
-        throw io_error(labels_path, "header", "one extent (a label per image)", "extents " + detail::extents_text(labels.extents));
-    if (labels.items() != images.items())
-        throw io_error(labels_path, "header", std::to_string(images.items()) + " labels, one per image in " + images_path,
-                       std::to_string(labels.items()));
+    auto images = detail::reporting_allocation_failure(images_path, [&] { return std::make_unique<detail::input_file>(images_path); });
+    auto labels = detail::reporting_allocation_failure(labels_path, [&] { return std::make_unique<detail::input_file>(labels_path); });
+    return detail::load_idx<T, SampleShape>(*images, images_path, *labels, labels_path, classes);
+}
 
-    dataset<T, SampleShape> out;
-    out.classes = classes;
-    out.features.assign(images.values.begin(), images.values.end());
-    out.labels.resize(labels.items());
-    for (std::size_t i = 0; i < labels.items(); ++i) {
-        if (labels.values[i] >= classes)
-            throw io_error(labels_path, io_error::at_byte(8 + i), "a class below " + std::to_string(classes),
-                           "label " + std::to_string(labels.values[i]));
-        out.labels[i] = labels.values[i];
-    }
-    return out;
+/// `load_idx` of two files' contents in memory; the names stand for the files in error messages.
+template <class T, class SampleShape>
+dataset<T, SampleShape> load_idx_from_memory(std::string_view images, std::string_view labels, std::size_t classes,
+                                             const std::string& images_name = "<images>", const std::string& labels_name = "<labels>") {
+    detail::memory_bytes image_source(images), label_source(labels);
+    return detail::load_idx<T, SampleShape>(image_source, images_name, label_source, labels_name, classes);
 }
 
 }  // namespace metagrad

@@ -3,11 +3,9 @@
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <string>
 #include <string_view>
@@ -15,6 +13,9 @@
 
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/io/error.hpp"
+#include "metagrad/io/input_file.hpp"
+#include "metagrad/io/read_limit.hpp"
+#include "metagrad/io/replace_file.hpp"
 
 namespace metagrad {
 
@@ -249,33 +250,24 @@ public:
     /// Headers above this size are refused before anything is allocated for them.
     static constexpr std::uint64_t max_header_bytes = 100u << 20;
 
+    /// Reads the file at `path` to its end (a regular file, a pipe or a device; a directory is
+    /// refused), at most `max_read_bytes()` of it, and validates it.
     static safetensors_file read(const std::string& path) {
-        std::ifstream in(path, std::ios::binary);
-        if (!in) throw io_error(path, "opening", "a readable file", std::strerror(errno));
-        in.seekg(0, std::ios::end);
-        const std::uint64_t size = static_cast<std::uint64_t>(in.tellg());
-        in.seekg(0);
-        if (size < 8) throw io_error(path, io_error::at_byte(0), "an 8-byte header length", std::to_string(size) + " bytes in all");
-        unsigned char length_bytes[8];
-        in.read(reinterpret_cast<char*>(length_bytes), 8);
-        std::uint64_t header_length = 0;
-        for (int i = 7; i >= 0; --i) header_length = header_length << 8 | length_bytes[i];
-        if (header_length > max_header_bytes || header_length > size - 8)
-            throw io_error(path, io_error::at_byte(0),
-                           "a header length within the file's " + std::to_string(size - 8) + " remaining bytes (and at most 100 MiB)",
-                           std::to_string(header_length));
-        if (header_length < 2) throw io_error(path, io_error::at_byte(0), "a header of at least '{}'", std::to_string(header_length) + " bytes");
+        return detail::reporting_allocation_failure(path, [&] {
+            detail::input_file in(path);
+            return from_bytes(in.read_to_end(), path);
+        });
+    }
 
-        safetensors_file f;
-        f.path_ = path;
-        std::string header(header_length, '\0');
-        in.read(header.data(), static_cast<std::streamsize>(header_length));
-        f.data_.resize(size - 8 - header_length);
-        in.read(reinterpret_cast<char*>(f.data_.data()), static_cast<std::streamsize>(f.data_.size()));
-        if (!in) throw io_error(path, io_error::at_byte(8), std::to_string(size) + " readable bytes", "a read error");
-        detail::header_parser(path, header).parse(f.entries_, f.metadata_);
-        f.check_layout();
-        return f;
+    /// Validates a file's contents held in memory; `name` stands for the file in error messages.
+    static safetensors_file from_bytes(std::string bytes, std::string name = "<memory>") {
+        return detail::reporting_allocation_failure(name, [&] {
+            safetensors_file f;
+            f.path_ = std::move(name);
+            f.bytes_ = std::move(bytes);
+            f.parse();
+            return f;
+        });
     }
 
     const std::map<std::string, safetensors_entry>& entries() const { return entries_; }
@@ -302,7 +294,7 @@ public:
         const std::vector<std::uint64_t> want(S::extents.begin(), S::extents.end());
         if (e.shape != want)
             throw io_error(path_, "tensor '" + name + "'", "shape " + detail::shape_text(want), "shape " + detail::shape_text(e.shape));
-        std::memcpy(out.data.data(), data_.data() + e.begin, sizeof(T) * S::size);
+        std::memcpy(out.data.data(), bytes_.data() + data_start_ + e.begin, sizeof(T) * S::size);
         if constexpr (std::endian::native == std::endian::big)
             for (T& x : out.data) {
                 auto* bytes = reinterpret_cast<unsigned char*>(&x);
@@ -311,6 +303,22 @@ public:
     }
 
 private:
+    void parse() {
+        const std::uint64_t size = bytes_.size();
+        if (size < 8) throw io_error(path_, io_error::at_byte(0), "an 8-byte header length", std::to_string(size) + " bytes in all");
+        std::uint64_t header_length = 0;
+        for (int i = 7; i >= 0; --i) header_length = header_length << 8 | static_cast<unsigned char>(bytes_[static_cast<std::size_t>(i)]);
+        if (header_length > max_header_bytes || header_length > size - 8)
+            throw io_error(path_, io_error::at_byte(0),
+                           "a header length within the file's " + std::to_string(size - 8) + " remaining bytes (and at most 100 MiB)",
+                           std::to_string(header_length));
+        if (header_length < 2) throw io_error(path_, io_error::at_byte(0), "a header of at least '{}'", std::to_string(header_length) + " bytes");
+        data_start_ = 8 + static_cast<std::size_t>(header_length);
+        detail::header_parser(path_, std::string_view(bytes_).substr(8, static_cast<std::size_t>(header_length))).parse(entries_, metadata_);
+        check_layout();
+    }
+    std::uint64_t data_size() const { return bytes_.size() - data_start_; }
+
     void check_layout() const {
         std::vector<std::pair<const std::string*, const safetensors_entry*>> by_offset;
         for (const auto& [name, e] : entries_) {
@@ -329,8 +337,8 @@ private:
                                "data_offsets spanning " + std::to_string(count) + " x " + std::to_string(bytes_per) + " bytes for shape " +
                                    detail::shape_text(e.shape) + " " + e.dtype,
                                std::to_string(e.end - e.begin) + " bytes");
-            if (e.end > data_.size())
-                throw io_error(path_, "tensor '" + name + "'", "data_offsets within the " + std::to_string(data_.size()) + "-byte data area",
+            if (e.end > data_size())
+                throw io_error(path_, "tensor '" + name + "'", "data_offsets within the " + std::to_string(data_size()) + "-byte data area",
                                "[" + std::to_string(e.begin) + ", " + std::to_string(e.end) + "]");
             by_offset.push_back({&name, &e});
         }
@@ -349,15 +357,16 @@ private:
             covered = e->end;
             previous = name;
         }
-        if (covered != data_.size())
+        if (covered != data_size())
             throw io_error(path_, "data area", std::to_string(covered) + " bytes, as the header describes",
-                           std::to_string(data_.size()) + " bytes");
+                           std::to_string(data_size()) + " bytes");
     }
 
     std::string path_;
     std::map<std::string, safetensors_entry> entries_;
     std::map<std::string, std::string> metadata_;
-    std::vector<unsigned char> data_;
+    std::string bytes_;  // the whole file; the data area starts at data_start_
+    std::size_t data_start_ = 0;
 };
 
 /// Builds a safetensors file: tensors in the order added, then metadata; `write` lays them out
@@ -412,19 +421,10 @@ public:
         header.append((8 - header.size() % 8) % 8, ' ');
         unsigned char length[8];
         for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(header.size()) >> (8 * i));
-        // Written to a temporary name and renamed, so that an interrupted save never leaves a
-        // half-written checkpoint where a good one was.
-        const std::string temporary = path + ".partial";
-        {
-            std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-            out.write(reinterpret_cast<const char*>(length), 8);
-            out.write(header.data(), static_cast<std::streamsize>(header.size()));
-            out.write(reinterpret_cast<const char*>(data_.data()), static_cast<std::streamsize>(data_.size()));
-            out.flush();
-            if (!out) throw io_error(temporary, "writing", "a writable file", std::strerror(errno));
-        }
-        if (std::rename(temporary.c_str(), path.c_str()) != 0)
-            throw io_error(path, "renaming " + temporary, "a writable destination", std::strerror(errno));
+        // Written to a temporary name, synced and renamed, so that an interrupted save (power
+        // loss included) never leaves a half-written checkpoint where a good one was.
+        detail::replace_file(path, {std::string_view(reinterpret_cast<const char*>(length), 8), header,
+                                    std::string_view(reinterpret_cast<const char*>(data_.data()), data_.size())});
     }
 
 private:
