@@ -11,9 +11,15 @@
 // the threads the matrix kernels use (default: the machine's hardware threads; the results are the
 // same bit for bit on any number).
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
@@ -41,6 +47,22 @@ struct options {
     std::size_t threads = std::thread::hardware_concurrency();
 };
 
+// A count or a seed: decimal digits only, as many as fit in 64 bits. std::stoull would skip
+// leading spaces and take a sign ("--epochs ' -1'" ran 18446744073709551615 epochs); from_chars
+// takes neither, and says when the number is too large.
+static std::uint64_t whole_number(const std::string& flag, const std::string& value) {
+    std::uint64_t n = 0;
+    const char* end = value.data() + value.size();
+    const auto [stop, error] = std::from_chars(value.data(), end, n);
+    const bool digits = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits || error != std::errc{} || stop != end) {
+        std::cerr << "fashion_mnist: " << flag << " needs a non-negative whole number, not '" << value << "' ("
+                  << (digits ? "at most 18446744073709551615" : "decimal digits only: no sign, space, point or exponent") << ")\n";
+        std::exit(2);
+    }
+    return n;
+}
+
 static options parse(int argc, char** argv) {
     options o;
     for (int i = 1; i < argc; ++i) {
@@ -50,20 +72,7 @@ static options parse(int argc, char** argv) {
             std::exit(2);
         }
         const std::string value = argv[++i];
-        const auto number = [&] {
-            std::size_t used = 0;
-            unsigned long long n = 0;
-            try {
-                n = std::stoull(value, &used);
-            } catch (const std::exception&) {
-                used = 0;
-            }
-            if (used != value.size() || value.empty() || value[0] == '-') {
-                std::cerr << "fashion_mnist: " << flag << " needs a non-negative whole number, not '" << value << "'\n";
-                std::exit(2);
-            }
-            return n;
-        };
+        const auto number = [&] { return whole_number(flag, value); };
         if (flag == "--data") o.data = value;
         else if (flag == "--epochs") o.epochs = number();
         else if (flag == "--seed") o.seed = number();
@@ -84,8 +93,31 @@ static options parse(int argc, char** argv) {
     return o;
 }
 
+// The log and the plot are written after the last epoch: a path that cannot be written is
+// refused before training, not after it, when the run's results would be lost. The file is
+// opened for appending (an existing one is left as it is) and removed again if this made it.
+static void check_writable(const std::string& flag, const std::string& path) {
+    if (path.empty()) return;
+    std::error_code ignored;
+    const bool existed = std::filesystem::exists(path, ignored);
+    errno = 0;
+    if (!std::ofstream(path, std::ios::app)) {
+        std::cerr << "fashion_mnist: " << flag << ": cannot write '" << path << "'" << (errno ? ": " : "")
+                  << (errno ? std::strerror(errno) : "") << '\n';
+        std::exit(2);
+    }
+    if (!existed) std::filesystem::remove(path, ignored);
+}
+
+static void write_curves(const options& o, const mg::history& curves) {
+    if (!o.log.empty()) curves.write_csv(o.log);
+    if (!o.plot.empty()) mg::write_learning_curves_svg(curves, o.plot, "Fashion-MNIST, 784-256-128-10 MLP, Adam");
+}
+
 int main(int argc, char** argv) try {
     const options o = parse(argc, argv);
+    check_writable("--log", o.log);
+    check_writable("--plot", o.plot);
 
     // [data]
     auto train = mg::load_idx<float, mg::shape<784>>(o.data + "/train-images-idx3-ubyte.gz",
@@ -126,39 +158,42 @@ int main(int argc, char** argv) try {
 
     const bool terminal = mg::stdout_is_terminal();
     std::size_t run_epochs = 0;
-    // [loop]
-    while (position.epoch < o.epochs) {
-        char label[64];
-        std::snprintf(label, sizeof label, "epoch %2zu/%zu", position.epoch + 1, o.epochs);
-        mg::progress_bar bar(std::cout, label, steps_per_epoch, batch_size, terminal);
-        const double rate = schedule(position.step);
-        const mg::metrics fit = mg::train_epoch(*parameters, *optimizer, schedule, train, mg::softmax_cross_entropy{},
-                                                position, *memory, [&](std::size_t done, std::size_t, const mg::metrics& m) {
-                                                    char note[48];
-                                                    std::snprintf(note, sizeof note, "loss %.4f", m.loss());
-                                                    bar.update(done, note);
-                                                });
-        const double seconds = bar.seconds();
-        const mg::metrics held_out = mg::evaluate(*parameters, validation, mg::softmax_cross_entropy{}, *memory);
-        char note[128];
-        std::snprintf(note, sizeof note, "loss %.4f acc %.4f | validation loss %.4f acc %.4f", fit.loss(), fit.accuracy(),
-                      held_out.loss(), held_out.accuracy());
-        bar.finish(note);
-        position.curves.add({position.epoch, fit.loss(), fit.accuracy(), held_out.loss(), held_out.accuracy(), rate,
-                             seconds, static_cast<double>(fit.samples) / seconds});
-        const bool stop = position.stopping.should_stop(held_out.loss());
-        if (!o.checkpoint.empty()) mg::save_checkpoint(o.checkpoint, *parameters, *optimizer, position);
-        if (stop) {
-            std::printf("early stop: validation loss has not improved for %zu epochs\n", position.stopping.patience);
-            break;
+    try {
+        // [loop]
+        while (position.epoch < o.epochs) {
+            char label[64];
+            std::snprintf(label, sizeof label, "epoch %2zu/%zu", position.epoch + 1, o.epochs);
+            mg::progress_bar bar(std::cout, label, steps_per_epoch, batch_size, terminal);
+            const double rate = schedule(position.step);
+            const mg::metrics fit = mg::train_epoch(*parameters, *optimizer, schedule, train, mg::softmax_cross_entropy{},
+                                                    position, *memory, [&](std::size_t done, std::size_t, const mg::metrics& m) {
+                                                        bar.update(done, "loss " + mg::number_or_marker(m.loss()));
+                                                    });
+            const double seconds = bar.seconds();
+            const mg::metrics held_out = mg::evaluate(*parameters, validation, mg::softmax_cross_entropy{}, *memory);
+            bar.finish("loss " + mg::number_or_marker(fit.loss()) + " acc " + mg::number_or_marker(fit.accuracy()) +
+                       " | validation loss " + mg::number_or_marker(held_out.loss()) + " acc " +
+                       mg::number_or_marker(held_out.accuracy()));
+            position.curves.add({position.epoch, fit.loss(), fit.accuracy(), held_out.loss(), held_out.accuracy(), rate,
+                                 seconds, static_cast<double>(fit.samples) / seconds});
+            const bool stop = position.stopping.should_stop(held_out.loss());
+            if (!o.checkpoint.empty()) mg::save_checkpoint(o.checkpoint, *parameters, *optimizer, position);
+            if (stop) {
+                std::printf("early stop: validation loss has not improved for %zu epochs\n", position.stopping.patience);
+                break;
+            }
+            if (++run_epochs == o.stop_after) break;
         }
-        if (++run_epochs == o.stop_after) break;
+        // [loop]
+    } catch (const mg::non_finite_error&) {
+        // Training stopped on a NaN or an infinity: the epochs before it still go to the log and
+        // the plot (the last checkpoint, if any, is from the last whole epoch).
+        std::cout << '\n';
+        write_curves(o, position.curves);
+        throw;
     }
-    // [loop]
     const mg::history& curves = position.curves;
-
-    if (!o.log.empty()) curves.write_csv(o.log);
-    if (!o.plot.empty()) mg::write_learning_curves_svg(curves, o.plot, "Fashion-MNIST, 784-256-128-10 MLP, Adam");
+    write_curves(o, curves);
 
     const auto started = std::chrono::steady_clock::now();
     const mg::metrics result = mg::evaluate(*parameters, test, mg::softmax_cross_entropy{}, *memory);

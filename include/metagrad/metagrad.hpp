@@ -35,6 +35,7 @@
 // the training loop
 #include "metagrad/train/metrics.hpp"
 #include "metagrad/train/position.hpp"
+#include "metagrad/train/non_finite.hpp"
 #include "metagrad/train/loop.hpp"
 #include "metagrad/train/progress.hpp"
 #include "metagrad/train/history.hpp"

@@ -235,7 +235,9 @@ BOOST_AUTO_TEST_CASE(vector_square_roots_are_right_over_the_whole_range) {
         mg::eval::simd<double> d;
         for (std::size_t j = 0; j < mg::eval::lanes<double>; ++j) {
             bits = bits * 6364136223846793005u + 1442695040888963407u;
-            std::memcpy(&d[j], &bits, sizeof bits);
+            double v = 0;
+            std::memcpy(&v, &bits, sizeof bits);
+            d[j] = v;
         }
         const auto r = mg::eval::sqrt<double>(d);
         for (std::size_t j = 0; j < mg::eval::lanes<double>; ++j)

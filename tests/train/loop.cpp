@@ -1,8 +1,14 @@
 // Tests of include/metagrad/train/: a short run on a real subset of Fashion-MNIST reaching a
-// stated accuracy, the progress display off a terminal, the CSV log and the SVG plot.
+// stated accuracy, the progress display off a terminal, the CSV log and the SVG plot; and what
+// each of them does with NaN and infinities (train_epoch and evaluate stop, the log and the plot
+// mark them).
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <fstream>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -82,4 +88,215 @@ BOOST_AUTO_TEST_CASE(the_log_reads_back_and_the_plot_is_drawn) {
     BOOST_TEST(curves == 4u);
     BOOST_TEST(picture.find("test &lt;run&gt; &amp; plot") != std::string::npos);
     BOOST_CHECK_THROW(h.write_csv("/nonexistent-directory/log.csv"), std::runtime_error);
+}
+
+// ---- Non-finite values --------------------------------------------------------------------------
+namespace {
+using tiny = mg::sequential<mg::input<4>, mg::dense<8>, mg::relu, mg::dense<3>>;
+constexpr std::size_t tiny_batch = 4;
+
+// 64 separable samples of 3 classes; `nan_at` (if below 64) gets a NaN feature.
+mg::dataset<float, mg::shape<4>> tiny_data(std::size_t nan_at = 64) {
+    mg::dataset<float, mg::shape<4>> d;
+    d.classes = 3;
+    for (std::size_t i = 0; i < 64; ++i) {
+        const auto label = static_cast<std::uint32_t>(i % 3);
+        d.labels.push_back(label);
+        for (std::size_t k = 0; k < 4; ++k) d.features.push_back(static_cast<float>(k == label) + 0.01f * static_cast<float>((i * 7 + k) % 5));
+    }
+    if (nan_at < 64) d.features[nan_at * 4 + 2] = std::numeric_limits<float>::quiet_NaN();
+    return d;
+}
+
+struct tiny_run {
+    std::unique_ptr<tiny::parameters<float>> p = std::make_unique<tiny::parameters<float>>();
+    std::unique_ptr<mg::training_memory<tiny, float, tiny_batch>> memory = std::make_unique<mg::training_memory<tiny, float, tiny_batch>>();
+    mg::training_position position{.shuffle = mg::random_generator(3)};
+    tiny_run() {
+        mg::random_generator g(1);
+        mg::initialize(*p, mg::he_uniform{}, g);
+    }
+};
+
+// Runs one epoch and returns the error it threw, with the parameters as the last finished step
+// left them.
+template <class Optimizer, class Schedule>
+std::optional<mg::non_finite_error> failing_epoch(tiny_run& run, Optimizer& optimizer, Schedule schedule,
+                                                  const mg::dataset<float, mg::shape<4>>& data, mg::finite_checks checks,
+                                                  tiny::parameters<float>* last_good = nullptr) {
+    if (last_good) *last_good = *run.p;
+    try {
+        mg::train_epoch(*run.p, optimizer, schedule, data, mg::softmax_cross_entropy{}, run.position, *run.memory,
+                        [&](std::size_t, std::size_t, const mg::metrics&) {
+                            if (last_good) *last_good = *run.p;
+                        },
+                        checks);
+    } catch (const mg::non_finite_error& e) {
+        return e;
+    }
+    return std::nullopt;
+}
+}  // namespace
+
+// The finding: one NaN feature went through relu as 0, so every printed loss stayed finite while
+// the first layer's weights became NaN. Now the loss of the batch holding it is NaN, and the
+// epoch stops there with an error that says where, before that step changes anything.
+BOOST_AUTO_TEST_CASE(a_nan_in_the_data_stops_the_epoch_at_its_step) {
+    const auto data = tiny_data(37);
+    tiny_run run;
+    auto adam = std::make_unique<mg::adam<tiny, float>>(mg::adam_options<float>{.learning_rate = 1e-2f});
+    tiny::parameters<float> last_good;
+    const auto error = failing_epoch(run, *adam, mg::constant_rate{1e-2}, data, {}, &last_good);
+    BOOST_REQUIRE(error.has_value());
+    BOOST_TEST_MESSAGE(error->what());
+    BOOST_TEST(error->epoch == 1u);
+    BOOST_TEST(error->batches == 16u);
+    BOOST_TEST(error->step == error->batch);  // the first epoch
+    BOOST_TEST(error->tensor.empty());
+    const std::string what = error->what();
+    BOOST_TEST(what.find("the loss is nan at epoch 1, batch " + std::to_string(error->batch) + " of 16 (step " +
+                         std::to_string(error->step) + " of the run)") != std::string::npos);
+    BOOST_TEST(what.find("the parameters, the optimizer and the training position are as before that step") != std::string::npos);
+    // Nothing was updated by the failing step: the parameters are the last good step's, all finite.
+    BOOST_TEST((*run.p == last_good));
+    BOOST_TEST(mg::first_non_finite(*run.p).empty());
+    BOOST_TEST(run.position.step == error->step - 1);
+    BOOST_TEST(run.position.epoch == 0u);
+    // Plain SGD, whose update is fused into the backward pass, stops as early.
+    tiny_run sgd_run;
+    mg::sgd<float> sgd{0.1f};
+    const auto sgd_error = failing_epoch(sgd_run, sgd, mg::constant_rate{0.1}, data, {}, &last_good);
+    BOOST_REQUIRE(sgd_error.has_value());
+    BOOST_TEST((*sgd_run.p == last_good));
+    // With the check off, the epoch runs through and its loss says so.
+    tiny_run unchecked;
+    auto adam2 = std::make_unique<mg::adam<tiny, float>>(mg::adam_options<float>{.learning_rate = 1e-2f});
+    const auto m = mg::train_epoch(*unchecked.p, *adam2, mg::constant_rate{1e-2}, data, mg::softmax_cross_entropy{}, unchecked.position,
+                                   *unchecked.memory, [](std::size_t, std::size_t, const mg::metrics&) {}, mg::finite_checks{.loss = false});
+    BOOST_TEST(std::isnan(m.loss()));
+}
+
+// A learning rate so large that the update overflows: without the tensor check the next step's
+// loss stops the epoch; with it, the first update does, naming the first parameter that is not
+// finite as checkpoints name it.
+BOOST_AUTO_TEST_CASE(a_diverging_update_is_named_with_the_tensor_check) {
+    const auto data = tiny_data();
+    {
+        tiny_run run;
+        mg::sgd<float> sgd{1};
+        const auto error = failing_epoch(run, sgd, mg::constant_rate{1e300}, data, {});  // inf as a float
+        BOOST_REQUIRE(error.has_value());
+        BOOST_TEST_MESSAGE(error->what());
+        BOOST_TEST(error->batch == 2u);
+        BOOST_TEST(error->tensor.empty());
+    }
+    {
+        tiny_run run;
+        mg::sgd<float> sgd{1};
+        const auto error = failing_epoch(run, sgd, mg::constant_rate{1e300}, data, {.tensors = true});
+        BOOST_REQUIRE(error.has_value());
+        BOOST_TEST_MESSAGE(error->what());
+        BOOST_TEST(error->batch == 1u);
+        BOOST_TEST(error->tensor == "1.weight");
+        BOOST_TEST(std::string(error->what()).find("parameter '1.weight' is not finite after the update at epoch 1, batch 1") !=
+                   std::string::npos);
+    }
+    {
+        // Parameters that come in with a NaN (a checkpoint, a hand edit): named before any step.
+        tiny_run run;
+        run.p->layer<3>().bias[1] = std::numeric_limits<float>::infinity();
+        auto adam = std::make_unique<mg::adam<tiny, float>>(mg::adam_options<float>{.learning_rate = 1e-2f});
+        const auto error = failing_epoch(run, *adam, mg::constant_rate{1e-2}, data, {.tensors = true});
+        BOOST_REQUIRE(error.has_value());
+        BOOST_TEST_MESSAGE(error->what());
+        BOOST_TEST(error->tensor == "3.bias");
+        BOOST_TEST(std::string(error->what()).find("before the step") != std::string::npos);
+    }
+    {
+        // A gradient that is not finite, from a finite loss: an infinite input feature that every
+        // unit of the first layer weighs negatively, so relu closes them all (z = -inf, relu 0) and
+        // the loss stays finite, while the first layer's weight gradient is 0 * inf = NaN.
+        auto data_inf = tiny_data();
+        data_inf.features[2] = std::numeric_limits<float>::infinity();
+        tiny_run run;
+        for (std::size_t j = 0; j < 8; ++j) run.p->layer<1>().weight[j * 4 + 2] = -0.5f;
+        auto adam = std::make_unique<mg::adam<tiny, float>>(mg::adam_options<float>{.learning_rate = 1e-2f});
+        const auto error = failing_epoch(run, *adam, mg::constant_rate{1e-2}, data_inf, {.tensors = true});
+        BOOST_REQUIRE(error.has_value());
+        BOOST_TEST_MESSAGE(error->what());
+        BOOST_TEST(error->tensor == "1.weight");
+        BOOST_TEST(std::string(error->what()).find("the gradient of '1.weight' is not finite") != std::string::npos);
+    }
+}
+
+// evaluate: a NaN loss is an error naming the batch and its samples; with the check off, the
+// metrics carry it and a NaN score never counts as a right answer.
+BOOST_AUTO_TEST_CASE(evaluate_refuses_a_loss_that_is_not_finite) {
+    const auto data = tiny_data(37);
+    tiny_run run;
+    try {
+        mg::evaluate(*run.p, data, mg::softmax_cross_entropy{}, *run.memory);
+        BOOST_ERROR("evaluate accepted a NaN loss");
+    } catch (const mg::non_finite_error& e) {
+        BOOST_TEST_MESSAGE(e.what());
+        BOOST_TEST(std::string(e.what()).find("metagrad::evaluate: the loss of batch 10 of 16 (samples 36 to 39, counted from 0) is nan") !=
+                   std::string::npos);
+        BOOST_TEST(e.batch == 10u);
+    }
+    const auto m = mg::evaluate(*run.p, data, mg::softmax_cross_entropy{}, *run.memory, mg::finite_checks{.loss = false});
+    BOOST_TEST(std::isnan(m.loss()));
+    const mg::tensor<float, mg::shape<2, 3>> scores{std::numeric_limits<float>::quiet_NaN(), 0.0f, -1.0f, 1.0f, 0.0f, -1.0f};
+    const std::uint32_t labels[] = {0, 0};
+    BOOST_TEST(mg::count_correct(scores, labels, 2) == 1u);  // the NaN row is wrong, even with label 0
+}
+
+// The log and the plot never carry NaN silently: the CSV writes "nan", "inf", "-inf" on purpose
+// (never printf's "-nan"), reads them back, and warns; the SVG breaks its curves there and marks
+// the epochs instead of writing points='70.0,-nan'.
+BOOST_AUTO_TEST_CASE(the_log_and_the_plot_mark_values_that_are_not_finite) {
+    mg::history h;
+    h.add({1, 0.9, 0.6, 1.1, 0.55, 1e-3, 2.5, 24000});
+    h.add({2, -std::numeric_limits<double>::quiet_NaN(), 0.1, std::numeric_limits<double>::infinity(), 0.1, 1e-3, 2.5, 24000});
+    h.add({3, 0.5, 0.7, -std::numeric_limits<double>::infinity(), 0.75, 1e-3, 2.5, 24000});
+    h.add({4, 0.4, 0.8, 0.6, 0.8, 1e-3, 2.5, 24000});
+    const std::string csv = h.csv();
+    BOOST_TEST(csv.find("\n2,nan,0.1,inf,") != std::string::npos);
+    BOOST_TEST(csv.find("-nan") == std::string::npos);
+    BOOST_TEST(csv.find("\n3,0.5,0.7,-inf,") != std::string::npos);
+    const auto back = mg::history::from_csv(csv);
+    BOOST_TEST(std::isnan(back.epochs[1].train_loss));
+    BOOST_TEST(back.epochs[2].validation_loss == -std::numeric_limits<double>::infinity());
+    std::ostringstream warnings;
+    h.write_csv(std::string(METAGRAD_TEST_OUTPUT) + "/non_finite_log.csv", warnings);
+    BOOST_TEST(warnings.str().find("epoch 2 train_loss nan, epoch 2 validation_loss inf, epoch 3 validation_loss -inf") !=
+               std::string::npos);
+    std::ostringstream quiet;
+    mg::history finite;
+    finite.add({1, 0.9, 0.6, 1.1, 0.55, 1e-3, 2.5, 24000});
+    finite.write_csv(std::string(METAGRAD_TEST_OUTPUT) + "/finite_log.csv", quiet);
+    BOOST_TEST(quiet.str().empty());
+
+    const std::string svg = std::string(METAGRAD_TEST_OUTPUT) + "/non_finite_curves.svg";
+    mg::write_learning_curves_svg(h, svg);
+    std::ifstream in(svg);
+    const std::string picture((std::istreambuf_iterator<char>(in)), {});
+    for (std::size_t at = 0; (at = picture.find("points='", at)) != std::string::npos; ++at) {
+        const std::string points = picture.substr(at, picture.find("'/>", at) - at);
+        BOOST_TEST(points.find("nan") == std::string::npos, points);
+        BOOST_TEST(points.find("inf") == std::string::npos, points);
+    }
+    // Training loss: epoch 1, gap, epochs 3-4; validation loss: 1, gap, gap, 4; accuracies whole.
+    std::size_t curves = 0;
+    for (std::size_t at = 0; (at = picture.find("<polyline", at)) != std::string::npos; ++at) ++curves;
+    BOOST_TEST(curves == 6u);
+    BOOST_TEST(picture.find(">nan</text>") != std::string::npos);
+    BOOST_TEST(picture.find(">inf</text>") != std::string::npos);
+    BOOST_TEST(picture.find(">-inf</text>") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(numbers_for_people_spell_non_finite_values) {
+    BOOST_TEST(mg::number_or_marker(0.25) == "0.2500");
+    BOOST_TEST(mg::number_or_marker(-std::numeric_limits<double>::quiet_NaN()) == "nan");
+    BOOST_TEST(mg::number_or_marker(std::numeric_limits<double>::infinity(), "%.1f") == "inf");
+    BOOST_TEST(mg::number_or_marker(-std::numeric_limits<double>::infinity()) == "-inf");
 }

@@ -1,9 +1,13 @@
 // metagrad::history: one record per epoch, written as CSV; and early stopping on validation loss.
 #pragma once
 
+#include <array>
+#include <cmath>
 #include <cstddef>
 #include <charconv>
+#include <cstring>
 #include <fstream>
+#include <iostream>
 #include <string_view>
 #include <system_error>
 #include <stdexcept>
@@ -28,27 +32,47 @@ struct history {
     void add(const epoch_record& r) { epochs.push_back(r); }
 
     /// Writes a header line and one line per epoch (full precision, '.' decimal point whatever the
-    /// locale). Throws std::runtime_error naming the file if it cannot be written.
-    void write_csv(const std::string& path) const {
+    /// locale). Throws std::runtime_error naming the file if it cannot be written. A value that is
+    /// not finite is written as "nan", "inf" or "-inf" (see `csv`), and said on `warnings`
+    /// (std::clog by default), field by field: a log is a record of what happened, so it keeps the
+    /// value, but no one should find it there by surprise.
+    void write_csv(const std::string& path, std::ostream& warnings = std::clog) const {
         std::ofstream out(path);
         out << csv();
         out.flush();
         if (!out) throw std::runtime_error(path + ": could not write the training log");
+        const std::string bad = non_finite_fields();
+        if (!bad.empty()) warnings << "metagrad: " << path << ": values that are not finite, written as such: " << bad << '\n';
     }
 
     /// The CSV text: numbers in their shortest form that reads back exactly (std::to_chars),
-    /// so that a history saved in a checkpoint is restored bit for bit.
+    /// so that a history saved in a checkpoint is restored bit for bit. Values that are not
+    /// finite are "nan", "inf" and "-inf", words that `from_csv`, Python's float() and pandas
+    /// read back (the sign of a NaN, which to_chars writes as "-nan", is dropped: it means nothing).
     std::string csv() const {
         std::string out = std::string(header) + "\n";
         for (const epoch_record& r : epochs) {
             out += std::to_string(r.epoch);
-            for (const double v : {r.train_loss, r.train_accuracy, r.validation_loss, r.validation_accuracy,
-                                   r.learning_rate, r.seconds, r.samples_per_second}) {
+            for (const double v : fields(r)) {
                 char text[32];
-                const auto end = std::to_chars(text, text + sizeof text, v).ptr;
+                const auto end = std::isnan(v) ? std::strcpy(text, "nan") + 3 : std::to_chars(text, text + sizeof text, v).ptr;
                 out += ',' + std::string(text, end);
             }
             out += '\n';
+        }
+        return out;
+    }
+
+    /// "epoch 3 validation_loss nan, epoch 4 train_loss inf": every field that is not finite, or
+    /// an empty string.
+    std::string non_finite_fields() const {
+        std::string out;
+        for (const epoch_record& r : epochs) {
+            const auto values = fields(r);
+            for (std::size_t i = 0; i < values.size(); ++i)
+                if (!std::isfinite(values[i]))
+                    out += (out.empty() ? "" : ", ") + std::string("epoch ") + std::to_string(r.epoch) + " " +
+                           std::string(field_names[i]) + (std::isnan(values[i]) ? " nan" : values[i] > 0 ? " inf" : " -inf");
         }
         return out;
     }
@@ -86,6 +110,14 @@ struct history {
 
     static constexpr std::string_view header =
         "epoch,train_loss,train_accuracy,validation_loss,validation_accuracy,learning_rate,seconds,samples_per_second";
+    static constexpr std::array<std::string_view, 7> field_names{"train_loss",          "train_accuracy", "validation_loss",
+                                                                 "validation_accuracy", "learning_rate",  "seconds",
+                                                                 "samples_per_second"};
+
+private:
+    static std::array<double, 7> fields(const epoch_record& r) {
+        return {r.train_loss, r.train_accuracy, r.validation_loss, r.validation_accuracy, r.learning_rate, r.seconds, r.samples_per_second};
+    }
 };
 
 /// Stops training when the validation loss has not improved by more than `min_delta` for
@@ -96,7 +128,8 @@ struct early_stopping {
     double best = 1e300;
     std::size_t epochs_without_improvement = 0;
 
-    /// Records an epoch's validation loss; true when training should stop.
+    /// Records an epoch's validation loss; true when training should stop. A NaN loss compares
+    /// false, so it counts as an epoch without improvement (`evaluate` throws on one by default).
     bool should_stop(double validation_loss) {
         if (validation_loss < best - min_delta) {
             best = validation_loss;

@@ -25,15 +25,20 @@ struct metrics {
 };
 
 /// How many of the first `rows` rows of `scores` (one row of class scores per sample) have
-/// their largest score at the sample's label (ties go to the lower class).
+/// their largest score at the sample's label (ties go to the lower class). A row with a NaN
+/// score counts as wrong: comparisons with NaN are false, so its "largest" score would be
+/// whichever came first, and a diverged network would seem to predict class 0.
 template <class T, std::size_t Batch, std::size_t Classes, class Labels>
 constexpr std::size_t count_correct(const tensor<T, shape<Batch, Classes>>& scores, const Labels& labels, std::size_t rows) {
     std::size_t right = 0;
     for (std::size_t r = 0; r < rows; ++r) {
         std::size_t best = 0;
-        for (std::size_t c = 1; c < Classes; ++c)
+        bool nan = scores[r * Classes] != scores[r * Classes];
+        for (std::size_t c = 1; c < Classes; ++c) {
+            nan = nan || scores[r * Classes + c] != scores[r * Classes + c];
             if (scores[r * Classes + c] > scores[r * Classes + best]) best = c;
-        right += best == static_cast<std::size_t>(labels[r]);
+        }
+        right += !nan && best == static_cast<std::size_t>(labels[r]);
     }
     return right;
 }

@@ -70,22 +70,38 @@ inline void draw_panel(std::string& svg, const svg_panel& p, std::size_t epochs)
     std::snprintf(text, sizeof text, "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='12'>epoch</text>\n",
                   p.x_origin + p.width / 2, p.y_origin + p.height + 34);
     svg += text;
+    // A value that is not finite has no place on the axis: printed, it made `points='70.0,-nan'`,
+    // which viewers reject or draw as a line to the corner. The curve breaks there instead (one
+    // polyline per run of finite values) and the epoch gets a marker at the top of the panel,
+    // "nan", "inf" or "-inf" in the curve's colour, so the gap is explained, not hidden.
     const char* colours[2] = {"#1f77b4", "#d62728"};
     const std::vector<double>* series[2] = {&p.first, &p.second};
     for (int s = 0; s < 2; ++s) {
-        svg += std::string("<polyline fill='none' stroke-width='2' stroke='") + colours[s] + "' points='";
-        for (std::size_t i = 0; i < series[s]->size(); ++i) {
-            std::snprintf(text, sizeof text, "%.1f,%.1f ", x_at(i), y_at((*series[s])[i]));
-            svg += text;
+        const std::vector<double>& values = *series[s];
+        for (std::size_t i = 0; i < values.size();) {
+            if (!std::isfinite(values[i])) {
+                std::snprintf(text, sizeof text,
+                              "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='10' fill='%s'>%s</text>\n", x_at(i),
+                              p.y_origin + 12 + 11 * s, colours[s], std::isnan(values[i]) ? "nan" : values[i] > 0 ? "inf" : "-inf");
+                svg += text;
+                ++i;
+                continue;
+            }
+            svg += std::string("<polyline fill='none' stroke-width='2' stroke='") + colours[s] + "' points='";
+            for (; i < values.size() && std::isfinite(values[i]); ++i) {
+                std::snprintf(text, sizeof text, "%.1f,%.1f ", x_at(i), y_at(values[i]));
+                svg += text;
+            }
+            svg += "'/>\n";
         }
-        svg += "'/>\n";
     }
 }
 }  // namespace detail
 
 /// Draws two panels, loss and accuracy against epoch, each with the training curve (blue) and
-/// the validation curve (red), to an SVG file any browser shows. Throws std::runtime_error
-/// naming the file if it cannot be written.
+/// the validation curve (red), to an SVG file any browser shows. Values that are not finite
+/// break their curve and are marked "nan", "inf" or "-inf" at their epoch. Throws
+/// std::runtime_error naming the file if it cannot be written.
 inline void write_learning_curves_svg(const history& h, const std::string& path, const std::string& title = "") {
     detail::svg_panel loss{"loss", {}, {}, 70, 60, 380, 260}, accuracy{"accuracy", {}, {}, 540, 60, 380, 260};
     for (const epoch_record& r : h.epochs) {

@@ -68,12 +68,19 @@ constexpr T train_step(network_parameters<Net, T>& p, const tensor<T, X>& x, con
 }
 
 namespace detail {
+/// A check that checks nothing: the unguarded steps' hooks, inlined away.
+struct no_check {
+    template <class... A>
+    constexpr void operator()(const A&...) const {}
+};
+
 /// The forward pass into `ws`, the loss with dl/d(output) written straight into the workspace
-/// (where the backward pass keeps it), then `backward(dl_doutput)`; returns the loss. The part
-/// shared by the workspace step with a separate update and the one with SGD fused in.
-template <class Net, class T, class X, class Y, class Loss, class Backward>
+/// (where the backward pass keeps it), `check_loss(loss)` (which may throw: then nothing has been
+/// updated), then `backward(dl_doutput)`; returns the loss. The part shared by the workspace step
+/// with a separate update and the one with SGD fused in.
+template <class Net, class T, class X, class Y, class Loss, class Backward, class CheckLoss = no_check>
 constexpr T forward_loss_backward(const network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y,
-                                  workspace<Net, T, X>& ws, Backward backward) {
+                                  workspace<Net, T, X>& ws, Backward backward, CheckLoss check_loss = {}) {
     Net::forward_trace_into(p, x, ws.trace);
     using output = std::remove_cvref_t<decltype(ws.trace.output())>;
     // The type given as the loss lacks value(prediction, target) or gradient(prediction, target).
@@ -82,6 +89,7 @@ constexpr T forward_loss_backward(const network_parameters<Net, T>& p, const ten
     if constexpr (loss_for<Loss, T, typename output::shape_type>) {
         auto& dl_doutput = ws.gradient.activations.output();
         const T loss = loss_value_and_gradient<Loss>(ws.trace.output(), y, dl_doutput);
+        check_loss(loss);
         backward(dl_doutput);
         return loss;
     } else {
@@ -89,6 +97,12 @@ constexpr T forward_loss_backward(const network_parameters<Net, T>& p, const ten
     }
 }
 }  // namespace detail
+
+/// Whether a workspace step with `Optimizer` keeps the parameter gradients in the workspace
+/// (`ws.gradient.parameters`): every optimizer but plain `sgd`, whose step is fused into the
+/// backward pass.
+template <class Optimizer, class T>
+inline constexpr bool step_keeps_gradients = !std::is_same_v<Optimizer, sgd<T>>;
 
 /// The loss of `p` on `x` and `y`, with every gradient written into `ws` (parameter gradients
 /// in `ws.gradient.parameters`, the forward activations in `ws.trace`). Nothing is returned by
@@ -102,6 +116,40 @@ constexpr T value_and_gradient(const network_parameters<Net, T>& p, const tensor
     });
 }
 
+namespace detail {
+/// The workspace step with two hooks that may throw, each before anything is updated:
+/// `check_loss(loss)` after the loss, and `check_gradients(ws.gradient.parameters)` after the
+/// backward pass where the step keeps the gradients (`step_keeps_gradients`). `train_epoch`
+/// checks finiteness through them; `train_step` passes checks that do nothing.
+template <class Net, class T, class X, class Y, class Loss, class Optimizer, class CheckLoss, class CheckGradients>
+constexpr T guarded_train_step(network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y, Loss,
+                               Optimizer& optimizer, workspace<Net, T, X>& ws, CheckLoss check_loss,
+                               CheckGradients check_gradients) {
+    // The optimizer was made for another network's (or element type's) parameters.
+    static_assert(optimizer_takes<optimizer_of<Optimizer>, parameters_of<network_parameters<Net, T>>>,
+                  "metagrad::train_step: the optimizer must be made for the parameters it updates");
+    if constexpr (!step_keeps_gradients<Optimizer, T>) {
+        return forward_loss_backward<Net, T, X, Y, Loss>(
+            p, x, y, ws,
+            [&](const auto& dl_doutput) {
+                Net::backward_sgd_into(p, ws.trace, dl_doutput, ws.gradient, optimizer.learning_rate);
+            },
+            check_loss);
+    } else {
+        const T value = forward_loss_backward<Net, T, X, Y, Loss>(
+            p, x, y, ws,
+            [&](const auto& dl_doutput) {
+                Net::template backward_into<input_gradient::skip>(p, ws.trace, dl_doutput, ws.gradient);
+            },
+            check_loss);
+        check_gradients(ws.gradient.parameters);
+        if constexpr (optimizer_takes<optimizer_of<Optimizer>, parameters_of<network_parameters<Net, T>>>)
+            optimizer.step(p, ws.gradient.parameters);
+        return value;
+    }
+}
+}  // namespace detail
+
 /// One training step using workspace `ws`: no allocation, and nothing large on the stack. With
 /// plain `sgd`, each layer takes its step during the backward pass, inside the kernel that sums
 /// its weight gradient where it can (`Net::backward_sgd_into`): one pass over the weights is
@@ -111,19 +159,7 @@ constexpr T value_and_gradient(const network_parameters<Net, T>& p, const tensor
 template <class Net, class T, class X, class Y, class Loss, class Optimizer>
 constexpr T train_step(network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y, Loss loss,
                        Optimizer& optimizer, workspace<Net, T, X>& ws) {
-    // The optimizer was made for another network's (or element type's) parameters.
-    static_assert(optimizer_takes<optimizer_of<Optimizer>, parameters_of<network_parameters<Net, T>>>,
-                  "metagrad::train_step: the optimizer must be made for the parameters it updates");
-    if constexpr (std::is_same_v<Optimizer, sgd<T>>) {
-        return detail::forward_loss_backward<Net, T, X, Y, Loss>(p, x, y, ws, [&](const auto& dl_doutput) {
-            Net::backward_sgd_into(p, ws.trace, dl_doutput, ws.gradient, optimizer.learning_rate);
-        });
-    } else {
-        const T value = value_and_gradient(p, x, y, loss, ws);
-        if constexpr (optimizer_takes<optimizer_of<Optimizer>, parameters_of<network_parameters<Net, T>>>)
-            optimizer.step(p, ws.gradient.parameters);
-        return value;
-    }
+    return detail::guarded_train_step(p, x, y, loss, optimizer, ws, detail::no_check{}, detail::no_check{});
 }
 
 }  // namespace metagrad
