@@ -2,6 +2,8 @@
 // line and field for each kind of bad input.
 #include <string>
 
+#include <sys/stat.h>
+
 #include <boost/test/unit_test.hpp>
 
 #include "files.hpp"
@@ -37,4 +39,44 @@ BOOST_AUTO_TEST_CASE(rejects_bad_files_with_a_clear_message) {
     expect_error(load("features.csv", "2,4,a,b,c\n1,2,0\n", true), {"features.csv", "line 1, field 2", "2 features", "found 4"});
     expect_error(load("classes.csv", "1,2,a,b\n1,2,0\n", true), {"classes.csv", "3 class names", "found 2"});
     expect_error(load("count.csv", "5,2,a,b,c\n1,2,0\n", true), {"count.csv", "5 samples", "found 1"});
+}
+
+// Issue 12, finding 2: every path is read to its end or refused with an io_error.
+BOOST_AUTO_TEST_CASE(pipes_devices_and_directories) {
+    const std::string text = "1.5,-2,1\n3e2, 4 ,0\n";
+    const auto from_file = mg::load_csv<double, mg::shape<2>>(test_files::write("piped.csv", text), 2);
+    test_files::fifo pipe("csv.fifo", text);
+    const auto from_pipe = mg::load_csv<double, mg::shape<2>>(pipe.path(), 2);
+    const auto from_memory = mg::load_csv_from_memory<double, mg::shape<2>>(text, 2);
+    BOOST_TEST((from_pipe.features == from_file.features && from_pipe.labels == from_file.labels));
+    BOOST_TEST((from_memory.features == from_file.features && from_memory.labels == from_file.labels));
+    BOOST_TEST(from_file.size() == 2u);
+
+    const std::string directory = test_files::path("a-directory.csv");
+    ::mkdir(directory.c_str(), 0700);
+    expect_error([&] { (void)mg::load_csv<double, mg::shape<2>>(directory, 2); }, {"a-directory.csv", "opening", "found a directory"});
+    expect_error([] { (void)mg::load_csv<double, mg::shape<2>>("/dev/null", 2); }, {"/dev/null", "line 0", "at least one sample"});
+    expect_error([] { (void)mg::load_csv_from_memory<double, mg::shape<2>>("1,2\n", 2, {}, "named.csv"); }, {"named.csv", "line 1", "3 fields"});
+}
+
+// The read limit bounds the text and the data set built from it, which may be larger: "1,2,0"
+// is 6 bytes of text and 20 as two doubles and a label.
+BOOST_AUTO_TEST_CASE(the_read_limit_bounds_text_and_data) {
+    std::string text;
+    for (int i = 0; i < 10; ++i) text += "1,2,0\n";
+    const std::string file = test_files::write("limit.csv", text);
+    {
+        test_files::read_limit limit(59);
+        expect_error([&] { (void)mg::load_csv<double, mg::shape<2>>(file, 3); },
+                     {"limit.csv", "opening", "at most 59 bytes to read", "set_max_read_bytes", "a file of this size: 60 bytes"});
+    }
+    {
+        test_files::read_limit limit(100);
+        expect_error([&] { (void)mg::load_csv<double, mg::shape<2>>(file, 3); },
+                     {"limit.csv", "line 6", "at most 100 bytes to read", "a data set of 6 samples: 120 bytes"});
+    }
+    {
+        test_files::read_limit limit(200);
+        BOOST_TEST((mg::load_csv<double, mg::shape<2>>(file, 3).size() == 10u));
+    }
 }

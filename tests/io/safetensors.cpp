@@ -1,11 +1,21 @@
 // Tests of include/metagrad/io/safetensors.hpp and checkpoint.hpp: round trips, a model written
 // by PyTorch (tests/fixtures) reproducing PyTorch's outputs, and a clear error for every
 // malformed or hostile file tried.
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 
+#include "allocations.hpp"
 #include "files.hpp"
 #include "metagrad/metagrad.hpp"
 
@@ -138,4 +148,179 @@ BOOST_AUTO_TEST_CASE(hostile_files_are_rejected_with_a_clear_message) {
     }
     BOOST_TEST(p.layer<0>().bias[0] == 42.0f);
     BOOST_TEST(p.layer<0>().weight[0] == 0.0f);
+}
+
+// Issue 12, finding 2: safetensors_file::read took 8 uninitialised bytes as the header length for
+// a path that is not a regular file (the size query, the seek and the read went unchecked).
+BOOST_AUTO_TEST_CASE(paths_that_are_not_regular_files) {
+    mlp::parameters<float> p, q;
+    mg::random_generator g(3);
+    mg::initialize(p, mg::glorot_normal{}, g);
+    const std::string saved = test_files::path("piped.safetensors");
+    mg::save_parameters(saved, p);
+    const std::string bytes = test_files::read(saved);
+
+    // A pipe is read to its end, as a file is.
+    {
+        test_files::fifo pipe("parameters.fifo", bytes);
+        mg::load_parameters(pipe.path(), q);
+        BOOST_TEST((p == q));
+    }
+    // /dev/stdin (and so a shell's <(...), also a pipe).
+    {
+        int ends[2];
+        BOOST_REQUIRE(::pipe(ends) == 0);
+        const int saved_stdin = ::dup(0);
+        ::dup2(ends[0], 0);
+        ::close(ends[0]);
+        BOOST_REQUIRE(::write(ends[1], bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+        ::close(ends[1]);
+        mlp::parameters<float> r;
+        mg::load_parameters("/dev/stdin", r);
+        ::dup2(saved_stdin, 0);
+        ::close(saved_stdin);
+        BOOST_TEST((p == r));
+    }
+    const std::string directory = test_files::path("a-directory.safetensors");
+    ::mkdir(directory.c_str(), 0700);
+    expect_error(load(directory), {"a-directory.safetensors", "opening", "a file, a pipe or a device", "found a directory"});
+    expect_error(load("/dev/null"), {"/dev/null", "at byte 0", "8-byte header length", "found 0 bytes in all"});
+    expect_error(load(test_files::write("empty.st", "")), {"empty.st", "at byte 0", "8-byte header length", "found 0 bytes in all"});
+    {
+        test_files::fifo pipe("short.fifo", bytes.substr(0, 5));
+        expect_error(load(pipe.path()), {"short.fifo", "8-byte header length", "found 5 bytes in all"});
+    }
+    {
+        test_files::fifo pipe("truncated.fifo", bytes.substr(0, bytes.size() - 10));
+        expect_error([&] { mg::load_parameters(pipe.path(), q); }, {"truncated.fifo", "tensor '2.bias'", "within the " + std::to_string(mlp::parameters<float>::count * 4 - 10) + "-byte data area"});
+    }
+    expect_error([&] { mg::load_parameters(test_files::write("truncated.st", bytes.substr(0, 100)), q); },
+                 {"truncated.st", "at byte 0", "a header length within the file's 92 remaining bytes"});
+}
+
+// The memory a reader may take is the user's to set; a failed allocation is an io_error.
+BOOST_AUTO_TEST_CASE(the_read_limit_and_allocation_failures) {
+    const std::string good = "{" + weight + "," + bias + "}";
+    const std::string file = with_header("limited.st", good, data);
+    const std::string bytes = test_files::read(file);
+    {
+        test_files::read_limit limit(bytes.size() - 1);
+        expect_error(load(file), {"limited.st", "opening", "at most " + std::to_string(bytes.size() - 1) + " bytes to read",
+                                  "set_max_read_bytes", "a file of this size: " + std::to_string(bytes.size()) + " bytes"});
+        test_files::fifo pipe("limited.fifo", bytes);  // no size to query: refused once read past the limit
+        expect_error(load(pipe.path()), {"limited.fifo", "at most " + std::to_string(bytes.size() - 1) + " bytes to read"});
+    }
+    {
+        test_files::read_limit limit(bytes.size());
+        BOOST_CHECK_NO_THROW(load(file)());
+    }
+    test_allocations::watch allocations(1000);  // the reader's 64 KiB buffer cannot be had
+    expect_error(load(file), {"limited.st", "reading", "memory for its data", "allocation failure (std::bad_alloc)"});
+}
+
+BOOST_AUTO_TEST_CASE(bytes_in_memory_read_as_the_file_does) {
+    const std::string file = with_header("memory.st", "{" + weight + "," + bias + "}", data);
+    const auto a = mg::safetensors_file::read(file), b = mg::safetensors_file::from_bytes(test_files::read(file), "memory.st");
+    BOOST_TEST(a.entries().size() == 2u);
+    BOOST_TEST((a.entries().at("0.weight").end == b.entries().at("0.weight").end));
+    expect_error([] { (void)mg::safetensors_file::from_bytes("abc", "named.st"); }, {"named.st", "8-byte header length", "3 bytes"});
+}
+
+// Saves replace the file durably: write "X.partial", fsync it, rename it to X, fsync X's directory
+// (issue 12, finding 7: saves never synced, so a power loss could leave neither file). fsync is
+// interposed here to record what was synced and what X held at that moment.
+namespace {
+struct sync_record {
+    std::string path, target;
+};
+bool recording = false;
+std::string recorded_target;
+std::vector<sync_record> syncs;
+}  // namespace
+
+extern "C" int fsync(int fd) {
+    if (recording) {
+        char link[64], target[4096] = {};
+        std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        const ssize_t n = ::readlink(link, target, sizeof target - 1);
+        syncs.push_back({n > 0 ? std::string(target, static_cast<std::size_t>(n)) : "?", test_files::read(recorded_target)});
+    }
+    return static_cast<int>(::syscall(SYS_fsync, fd));
+}
+
+BOOST_AUTO_TEST_CASE(a_save_syncs_the_file_then_the_directory) {
+    small::parameters<float> old_p, new_p;
+    new_p.layer<0>().bias[0] = 1;
+    const std::string path = test_files::path("synced.safetensors");
+    mg::save_parameters(path, old_p);
+    const std::string old_bytes = test_files::read(path);
+    recorded_target = path;
+    syncs.clear();
+    recording = true;
+    mg::save_parameters(path, new_p);
+    recording = false;
+    const std::string new_bytes = test_files::read(path);
+    BOOST_TEST(new_bytes != old_bytes);
+    BOOST_REQUIRE(syncs.size() == 2u);
+    // First the partial file, while the target still holds the previous save ...
+    BOOST_TEST(syncs[0].path == path + ".partial");
+    BOOST_TEST((syncs[0].target == old_bytes));
+    // ... then the directory, after the rename.
+    BOOST_TEST(syncs[1].path == std::string(METAGRAD_TEST_OUTPUT));
+    BOOST_TEST((syncs[1].target == new_bytes));
+    BOOST_TEST(::access((path + ".partial").c_str(), F_OK) != 0);
+}
+
+// Issue 12, finding 7: after a failed save, "X.partial" stayed behind (and kept a full disk full).
+// Every failure now removes it and keeps the previous file as it was.
+BOOST_AUTO_TEST_CASE(a_failed_save_leaves_no_partial_file_and_the_previous_file_intact) {
+    small::parameters<float> old_p, new_p;
+    new_p.layer<0>().bias[0] = 1;
+    const auto partial_absent = [](const std::string& path) { return ::access((path + ".partial").c_str(), F_OK) != 0; };
+
+    // A directory that does not exist: nothing can be created.
+    const std::string nowhere = test_files::path("no-such-directory/model.safetensors");
+    expect_error([&] { mg::save_parameters(nowhere, new_p); }, {"no-such-directory/model.safetensors.partial", "creating", "No such file or directory"});
+    BOOST_TEST(partial_absent(nowhere));
+
+    // The target is a directory: the rename fails after the partial file was written.
+    const std::string directory = test_files::path("target-is-a-directory");
+    ::mkdir(directory.c_str(), 0700);
+    expect_error([&] { mg::save_parameters(directory, new_p); }, {"target-is-a-directory", "renaming", "Is a directory"});
+    BOOST_TEST(partial_absent(directory));
+    struct stat status {};
+    BOOST_TEST((::stat(directory.c_str(), &status) == 0 && S_ISDIR(status.st_mode)));
+
+    // The partial file's name is taken (by a directory): refused, and the previous file kept.
+    const std::string blocked = test_files::path("blocked.safetensors");
+    mg::save_parameters(blocked, old_p);
+    const std::string old_bytes = test_files::read(blocked);
+    ::mkdir((blocked + ".partial").c_str(), 0700);
+    expect_error([&] { mg::save_parameters(blocked, new_p); }, {"blocked.safetensors.partial", "creating", "Is a directory"});
+    BOOST_TEST((test_files::read(blocked) == old_bytes));
+    ::rmdir((blocked + ".partial").c_str());
+
+    // The disk fills during the write (a file size limit stands in for it): the partial file is
+    // removed, the previous file kept.
+    const std::string full = test_files::path("full-disk.safetensors");
+    mg::save_parameters(full, old_p);
+    const std::string full_old = test_files::read(full);
+    rlimit saved{};
+    BOOST_REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    std::signal(SIGXFSZ, SIG_IGN);  // write then fails with EFBIG instead of killing the process
+    rlimit small_files = saved;
+    small_files.rlim_cur = 20;
+    BOOST_REQUIRE(::setrlimit(RLIMIT_FSIZE, &small_files) == 0);
+    try {
+        mg::save_parameters(full, new_p);
+        BOOST_ERROR("a save past the file size limit succeeded");
+    } catch (const mg::io_error& e) {
+        ::setrlimit(RLIMIT_FSIZE, &saved);
+        const std::string what = e.what();
+        BOOST_TEST(what.find("full-disk.safetensors.partial: at byte 20: expected room to write") != std::string::npos, what);
+        BOOST_TEST(what.find("the previous file is unchanged") != std::string::npos, what);
+    }
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    BOOST_TEST(partial_absent(full));
+    BOOST_TEST((test_files::read(full) == full_old));
 }
