@@ -2,14 +2,21 @@
 // clamped to the machine, split work covers every part exactly once (also nested, also from two
 // callers at once, also thousands of jobs in a row), balanced ranges cover every element once in
 // granule-aligned pieces, and products and a training step on several threads give the same
-// values, bit for bit, as on one.
+// values, bit for bit, as on one. On a busy machine: no part waits for a particular thread, a
+// caller waiting for a thread that has no core sleeps instead of spinning, and the default count
+// follows the CPUs the process may use.
 #include <algorithm>
+#include <chrono>
 #include <array>
 #include <atomic>
 #include <memory>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
 
 #include <boost/test/unit_test.hpp>
 
@@ -172,4 +179,113 @@ BOOST_AUTO_TEST_CASE(a_training_step_on_threads_matches_one_thread_bit_for_bit) 
     const auto many = run(hardware);
     BOOST_TEST((*one == *many));
     if (hardware < 2) BOOST_TEST_MESSAGE("one hardware thread: the split path was not exercised");
+}
+
+namespace {
+double thread_cpu_seconds() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+// Polls `done` every millisecond for at most ten seconds (a test that fails must not hang); false
+// on time-out.
+template <class Done>
+bool wait_politely(Done done) {
+    for (int ms = 0; ms < 10000; ++ms) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return false;
+}
+}  // namespace
+
+// A worker that is slow in one part (as a thread the system does not run on a busy machine)
+// leaves the job's other parts to whoever claims them: here the worker holds its part until the
+// caller has run two, which can only happen if parts are not assigned to threads in advance.
+BOOST_AUTO_TEST_CASE(no_part_waits_for_a_particular_thread) {
+    for (int job = 0; job < 200; ++job) {
+        mg::detail::thread_pool pool(1);
+        const std::thread::id caller = std::this_thread::get_id();
+        std::atomic<int> by_caller{0}, runs{0};
+        std::atomic<bool> timed_out{false};
+        struct context_type {
+            std::thread::id caller;
+            std::atomic<int>&by_caller, &runs;
+            std::atomic<bool>& timed_out;
+        } context{caller, by_caller, runs, timed_out};
+        pool.run(3, [](void* c, unsigned) {
+            auto& x = *static_cast<context_type*>(c);
+            x.runs.fetch_add(1);
+            if (std::this_thread::get_id() == x.caller)
+                x.by_caller.fetch_add(1);
+            else if (!wait_politely([&] { return x.by_caller.load() >= 2; }))
+                x.timed_out = true;
+        }, &context);
+        BOOST_REQUIRE(!timed_out.load());
+        BOOST_REQUIRE(runs.load() == 3);
+    }
+}
+
+// While a worker takes its time over a part, the caller that waits for it sleeps: it gives its
+// core away (to that worker, on a busy machine) rather than spinning on it.
+BOOST_AUTO_TEST_CASE(a_caller_waiting_for_a_slow_part_sleeps) {
+    mg::detail::thread_pool pool(1);
+    struct context_type {
+        std::thread::id caller;
+        std::atomic<bool> worker_started{false};
+    } context{std::this_thread::get_id()};
+    const double cpu_before = thread_cpu_seconds();
+    const auto wall_before = std::chrono::steady_clock::now();
+    pool.run(2, [](void* c, unsigned) {
+        auto& x = *static_cast<context_type*>(c);
+        if (std::this_thread::get_id() == x.caller) {
+            // Leave the other part to the worker (it claims it within ten seconds).
+            wait_politely([&] { return x.worker_started.load(); });
+        } else {
+            x.worker_started = true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        }
+    }, &context);
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_before).count();
+    const double cpu = thread_cpu_seconds() - cpu_before;
+    BOOST_TEST(context.worker_started.load());
+    BOOST_TEST(wall >= 0.25);
+    // Spinning through the worker's 300 ms would take about 300 ms of the caller's CPU time.
+    BOOST_TEST(cpu < 0.1, "the caller used " << cpu << " s of CPU while waiting " << wall << " s");
+}
+
+BOOST_AUTO_TEST_CASE(cpu_quotas_are_read_as_whole_cpus_rounded_down) {
+    static_assert(mg::detail::cpu_max_threads("max 100000\n") == 0);
+    static_assert(mg::detail::cpu_max_threads("200000 100000\n") == 2);
+    static_assert(mg::detail::cpu_max_threads("150000 100000") == 1);
+    static_assert(mg::detail::cpu_max_threads("50000 100000") == 1);  // at least one
+    static_assert(mg::detail::cpu_max_threads("") == 0);
+    static_assert(mg::detail::cpu_max_threads("12x 100000") == 0);
+    static_assert(mg::detail::cpu_max_threads("100000 0") == 0);
+    static_assert(mg::detail::cpu_quota_threads("-1\n", "100000\n") == 0);  // cgroup v1: no quota
+    static_assert(mg::detail::cpu_quota_threads("400000\n", "100000\n") == 4);
+    BOOST_TEST(mg::detail::cpu_max_threads("300000 100000") == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(the_available_threads_follow_the_affinity_mask) {
+    const unsigned available = mg::available_threads();
+    BOOST_TEST(available >= 1u);
+    BOOST_TEST(available <= hardware);
+    // A thread allowed on one CPU only can run one thread at a time.
+    unsigned pinned = 0;
+    std::thread one([&] {
+        cpu_set_t only;
+        CPU_ZERO(&only);
+        int first = -1;
+        cpu_set_t allowed;
+        CPU_ZERO(&allowed);
+        if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+            for (int cpu = 0; cpu < CPU_SETSIZE && first < 0; ++cpu)
+                if (CPU_ISSET(cpu, &allowed)) first = cpu;
+        if (first < 0) return;
+        CPU_SET(first, &only);
+        if (pthread_setaffinity_np(pthread_self(), sizeof only, &only) == 0) pinned = mg::available_threads();
+    });
+    one.join();
+    BOOST_TEST(pinned == 1u);
 }

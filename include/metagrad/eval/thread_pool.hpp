@@ -4,60 +4,89 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "metagrad/eval/available_threads.hpp"
 #include "metagrad/eval/parallel.hpp"
 
 namespace metagrad {
 
 namespace detail {
-/// Workers that wait for a job, run their part of it, and wait again. A job wakes them by a
-/// generation counter; they spin briefly before sleeping on it, because a training step hands
-/// out several jobs a millisecond and a wake-up from sleep costs tens of microseconds.
+/// Workers that wait for a job and claim its parts, as the caller does. Nobody owns a part
+/// before claiming it, so a worker that the system has not run yet (a busy machine) delays
+/// nothing: the caller claims what is left and runs it itself. Waiting threads spin briefly (a
+/// training step hands out several jobs a millisecond, and a wake-up from sleep costs tens of
+/// microseconds) and then sleep, the caller too, so that a thread waiting for another that has no
+/// core gives its own core away instead of burning it.
 class thread_pool {
 public:
     explicit thread_pool(unsigned workers) {
-        for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this, i] { work(i); });
+        for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this] { work(); });
     }
     thread_pool(const thread_pool&) = delete;
     thread_pool& operator=(const thread_pool&) = delete;
     ~thread_pool() {
         stop_.store(true);
-        generation_.fetch_add(1);
-        generation_.notify_all();
+        jobs_.fetch_add(1);
+        jobs_.notify_all();
         for (auto& t : threads_) t.join();
     }
 
     unsigned width() const { return static_cast<unsigned>(threads_.size()) + 1; }
 
-    /// Runs part 0 on the calling thread and parts 1.. on workers. A call from inside a part, or
-    /// while another thread's job runs, runs every part itself: no nesting, no oversubscription.
+    /// Runs every part in [0, parts) once, on the calling thread and on whichever workers claim
+    /// parts first, and returns when all are done. A call from inside a part, or while another
+    /// thread's job runs, runs every part itself: no nesting, no oversubscription.
     void run(unsigned parts, void (*task)(void*, unsigned), void* context) {
         std::unique_lock lock(busy_, std::try_to_lock);
-        if (!lock.owns_lock() || inside_part()) {
+        if (!lock.owns_lock() || inside_part() || parts <= 1 || parts > max_parts) {
             for (unsigned part = 0; part < parts; ++part) task(context, part);
             return;
         }
         task_ = task;
         context_ = context;
-        const unsigned here = std::min(parts, width());
-        parts_.store(here, std::memory_order_relaxed);
-        pending_.store(here - 1, std::memory_order_relaxed);
-        generation_.fetch_add(1, std::memory_order_release);
-        generation_.notify_all();
+        done_.store(0, std::memory_order_relaxed);
+        // The claim word publishes the fields above to whoever claims a part of this job.
+        claims_.store(job_word(++job_, parts, 0), std::memory_order_release);
+        jobs_.fetch_add(1, std::memory_order_release);
+        jobs_.notify_all();
         inside_part() = true;
-        task(context, 0);
+        run_claimed_parts();
         inside_part() = false;
-        while (pending_.load(std::memory_order_acquire) != 0) pause();
-        // Parts beyond the pool's width (not asked for by the kernels) run here.
-        for (unsigned part = here; part < parts; ++part) task(context, part);
+        wait_while(caller_spin, [&] { return done_.load(std::memory_order_acquire) != parts; }, done_,
+                   [&] { return done_.load(std::memory_order_acquire); });
     }
 
 private:
+    // The claim word: the job's number, its part count and the next part to claim. One word, so
+    // that a worker that wakes late can never claim a part of a job that has ended: its
+    // compare-exchange fails against the newer job's word or finds no part left.
+    static constexpr unsigned max_parts = 0xffff;
+    static constexpr std::uint64_t job_word(std::uint64_t job, std::uint64_t parts, std::uint64_t next) {
+        return job << 32 | parts << 16 | next;
+    }
+
+    // Claims parts of the current job until none is left. A part claimed belongs to a job that
+    // cannot end before the part is done, so task_ and context_ are that job's.
+    void run_claimed_parts() {
+        std::uint64_t word = claims_.load(std::memory_order_acquire);
+        for (;;) {
+            const auto parts = static_cast<unsigned>(word >> 16 & 0xffff), next = static_cast<unsigned>(word & 0xffff);
+            if (next >= parts) return;
+            if (!claims_.compare_exchange_weak(word, word + 1, std::memory_order_acquire, std::memory_order_acquire))
+                continue;
+            task_(context_, next);
+            // The caller sleeps on done_ only after spinning: wake it if this was the last part.
+            if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == parts) done_.notify_one();
+            word = claims_.load(std::memory_order_acquire);
+        }
+    }
+
     static bool& inside_part() {
         thread_local bool inside = false;
         return inside;
@@ -70,32 +99,48 @@ private:
 #endif
     }
 
-    void work(unsigned index) {
-        inside_part() = true;
-        std::uint64_t seen = 0;
-        for (;;) {
-            // About a tenth of a millisecond of spinning, then sleep until the next job.
-            for (int spin = 0; spin < 4096 && generation_.load(std::memory_order_acquire) == seen; ++spin) pause();
-            generation_.wait(seen, std::memory_order_acquire);
-            seen = generation_.load(std::memory_order_acquire);
-            if (stop_.load()) return;
-            // Workers beyond this job's parts sit it out; the others' fields are stable until
-            // every part is done.
-            if (index + 1 < parts_.load(std::memory_order_relaxed)) {
-                task_(context_, index + 1);
-                pending_.fetch_sub(1, std::memory_order_release);
+    // Spins while `busy()` for at most `spin`, then sleeps on `word` until `busy()` is false
+    // (`current()` reads the word). The clock is read every few dozen pauses: a pause lasts from
+    // a few to over a hundred cycles depending on the core.
+    template <class Busy, class Word, class Current>
+    static void wait_while(std::chrono::nanoseconds spin, Busy busy, Word& word, Current current) {
+        const auto until = std::chrono::steady_clock::now() + spin;
+        for (int round = 0; busy(); ++round) {
+            if (round % 32 == 31 && std::chrono::steady_clock::now() >= until) {
+                while (busy()) word.wait(current(), std::memory_order_acquire);
+                return;
             }
+            pause();
+        }
+    }
+    // The caller waits for parts that other threads have started: they end within a kernel's
+    // granule unless that thread lost its core, and then sleeping gives the core to it.
+    static constexpr std::chrono::microseconds caller_spin{50};
+    // Workers wait between a training step's jobs, a few to some tens of microseconds apart.
+    static constexpr std::chrono::microseconds worker_spin{100};
+
+    void work() {
+        inside_part() = true;
+        // The count at construction: a job (or the stop) published before this thread started
+        // is then seen at once.
+        unsigned seen = 0;
+        for (;;) {
+            wait_while(worker_spin, [&] { return jobs_.load(std::memory_order_acquire) == seen; }, jobs_, [&] { return seen; });
+            seen = jobs_.load(std::memory_order_acquire);
+            if (stop_.load()) return;
+            run_claimed_parts();
         }
     }
 
     std::vector<std::thread> threads_;
     std::mutex busy_;
-    std::atomic<std::uint64_t> generation_{0};
-    std::atomic<unsigned> pending_{0};
-    std::atomic<bool> stop_{false};
+    std::uint64_t job_ = 0;  // written by the caller that holds busy_
     void (*task_)(void*, unsigned) = nullptr;
     void* context_ = nullptr;
-    std::atomic<unsigned> parts_{1};
+    alignas(64) std::atomic<std::uint64_t> claims_{0};
+    alignas(64) std::atomic<unsigned> done_{0};
+    alignas(64) std::atomic<unsigned> jobs_{0};
+    std::atomic<bool> stop_{false};
 };
 
 inline std::unique_ptr<thread_pool>& the_pool() {
@@ -105,9 +150,14 @@ inline std::unique_ptr<thread_pool>& the_pool() {
 }  // namespace detail
 
 /// The threads the run-time matrix kernels may use, the calling thread included: 1 (the
-/// default) starts none. At most the machine's hardware threads are used. Leave room for other
-/// pools in the process (a BLAS, libtorch, OpenMP): metagrad's pool and theirs together should not
-/// exceed the cores. Not to be called while a training step or inference runs.
+/// default) starts none. At most the machine's hardware threads are used; `available_threads()`
+/// is the count this process may really run at once (its CPU affinity and CPU quota). Leave room
+/// for other pools in the process (a BLAS, libtorch, OpenMP): metagrad's pool and theirs together
+/// should not exceed the cores. Not to be called while a training step or inference runs.
+///
+/// On a busy machine more threads never wait for each other's turn: a part is run by whichever
+/// thread claims it first, so a worker that the system does not schedule leaves its share to the
+/// caller, and a thread waiting for another sleeps after a few microseconds.
 inline void set_thread_count(unsigned threads) {
     const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
     threads = std::clamp(threads, 1u, hardware);
