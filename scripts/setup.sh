@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what metagrad needs on Debian 12, only what is missing: the compiler, CMake, Boost
 # headers and zlib for the library, and Fashion-MNIST for the main demo; with --tests also
-# Boost.Test and clang (the suite builds with both compilers) and python3-sklearn (whose bundled
+# Boost.Test and clang (the suite builds with both compilers; libclang-rt-14-dev, which clang only
+# recommends, holds libFuzzer for the readers' fuzz harnesses) and python3-sklearn (whose bundled
 # CSV files the tabular example reads); with --benchmarks what benchmarks/run.sh compares against.
 set -euo pipefail
 packages=(g++ make cmake libboost-dev zlib1g-dev dataset-fashion-mnist)
-if [ "${1:-}" = "--tests" ]; then packages+=(libboost-test-dev clang python3-sklearn); fi
+if [ "${1:-}" = "--tests" ]; then packages+=(libboost-test-dev clang libclang-rt-14-dev python3-sklearn); fi
 # The run-time benchmarks' baselines: Google Benchmark, Eigen, libtorch and PyTorch, and an
 # optimized BLAS for the latter two (Debian's default libblas is the reference one).
 if [ "${1:-}" = "--benchmarks" ]; then
