@@ -2,7 +2,7 @@
 # The whole test suite: installs what is missing, then builds and runs every test with g++
 # (optimized; for the default x86-64 target, then AVX2 and AVX-512 where the CPU has them),
 # clang, and g++ under AddressSanitizer and UndefinedBehaviorSanitizer, all with -Wall -Wextra
-# -Wpedantic -Werror.
+# -Wpedantic -Werror; and the thread pool's tests under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --tests
@@ -36,8 +36,19 @@ done
 run clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug || status=1
 UBSAN_OPTIONS=print_stacktrace=1 run sanitizers -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug \
     -DMETAGRAD_SANITIZE=address,undefined || status=1
+# The thread pool's lock-free hand-offs under ThreadSanitizer: only its own tests (the other
+# builds run every test on threads too).
+echo "=== metagrad tests: threads under ThreadSanitizer"
+expected=$((expected + 1))
+if cmake -S . -B build/threads-tsan -DMETAGRAD_WERROR=ON -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DMETAGRAD_SANITIZE=thread -DMETAGRAD_BUILD_EXAMPLES=OFF >/dev/null &&
+    cmake --build build/threads-tsan --target test_threads -j "$jobs"; then
+    TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/threads-tsan -R '^threads$' --output-on-failure | tee -a "$log" || status=1
+else
+    status=1
+fi
 
-# One closing line over the three builds.
+# One closing line over the builds.
 passed=$(grep -oE '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" |
     awk '{failed += $4; total += $9} END {print total - failed}')
 failed=$(grep -oE '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | awk '{failed += $4} END {print failed + 0}')

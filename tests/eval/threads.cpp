@@ -10,6 +10,7 @@
 #include <array>
 #include <atomic>
 #include <memory>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -76,16 +77,23 @@ BOOST_AUTO_TEST_CASE(two_callers_at_once_both_finish) {
 namespace {
 // Every element of [0, n) exactly once, in ranges that start at a multiple of the granule and
 // end at one or at n; also when there are fewer granules than threads, and from inside a part.
-void check_balanced_ranges(std::size_t n, std::size_t granule) {
+// Returns what went wrong, or "" (Boost.Test's checks must not run on the pool's threads).
+std::string balanced_ranges_fault(std::size_t n, std::size_t granule) {
     std::vector<std::atomic<int>> seen(n);
     std::atomic<bool> aligned{true};
     mg::eval::balanced_ranges(n, granule, [&](std::size_t begin, std::size_t end) {
         if (begin % granule != 0 || !(end % granule == 0 || end == n) || begin >= end || end > n) aligned = false;
         for (std::size_t i = begin; i < end && i < n; ++i) seen[i].fetch_add(1);
     });
-    BOOST_TEST(aligned.load(), "n " << n << ", granule " << granule);
-    BOOST_TEST(std::all_of(seen.begin(), seen.end(), [](const auto& s) { return s.load() == 1; }),
-               "n " << n << ", granule " << granule);
+    const std::string at = "n " + std::to_string(n) + ", granule " + std::to_string(granule);
+    if (!aligned.load()) return "a range not aligned to the granule: " + at;
+    if (!std::all_of(seen.begin(), seen.end(), [](const auto& s) { return s.load() == 1; }))
+        return "an element not covered exactly once: " + at;
+    return "";
+}
+void check_balanced_ranges(std::size_t n, std::size_t granule) {
+    const std::string fault = balanced_ranges_fault(n, granule);
+    BOOST_TEST(fault.empty(), fault);
 }
 
 }  // namespace
@@ -99,7 +107,9 @@ BOOST_AUTO_TEST_CASE(balanced_ranges_cover_every_element_once_in_whole_granules)
         // Thousands of splits in a row, each with its own blocks.
         for (int job = 0; job < 2000; ++job) check_balanced_ranges(64, 8);
         // Nested: the inner split runs on the calling part's thread, whole.
-        mg::eval::parallel_parts(mg::eval::parallel_width(), [](unsigned) { check_balanced_ranges(300, 4); });
+        std::vector<std::string> faults(mg::eval::parallel_width());
+        mg::eval::parallel_parts(mg::eval::parallel_width(), [&](unsigned part) { faults[part] = balanced_ranges_fault(300, 4); });
+        for (const auto& fault : faults) BOOST_TEST(fault.empty(), fault);
     }
 }
 
