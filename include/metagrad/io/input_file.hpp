@@ -74,8 +74,9 @@ public:
         const std::uint64_t limit = max_read_bytes();
         const std::uint64_t expected = size_hint_ > offset_ ? size_hint_ - offset_ : 0;
         if (expected) check_read_limit(path_, "opening", expected, "a file of this size");
-        // One byte more than expected, so that a file of the size announced ends in a short read.
-        std::string out(static_cast<std::size_t>(std::max<std::uint64_t>(expected + 1, 1u << 16)), '\0');
+        // One byte more than expected, so that a file of the size announced ends in a short read;
+        // 4 KiB, doubling, where nothing is announced (pipes, devices).
+        std::string out(static_cast<std::size_t>(expected ? expected + 1 : 4096), '\0');
         std::size_t have = 0;
         for (;;) {
             have += read(out.data() + have, out.size() - have);
