@@ -86,6 +86,48 @@ BOOST_AUTO_TEST_CASE(runtime_workspace_step_equals_the_value_step) {
     BOOST_TEST((ws.trace.output() == padded::forward(p, x)));
 }
 
+// The hooks train_epoch checks finiteness through run before anything is updated: a hook that
+// throws leaves the parameters and the optimizer as they were, with plain SGD (whose update is
+// fused into the backward pass: only the loss hook runs) and with Adam (the gradient hook too,
+// given the gradients the update would use).
+static_assert(!mg::step_keeps_gradients<mg::sgd<float>, float>);
+static_assert(mg::step_keeps_gradients<mg::adam<net, float>, float>);
+struct stop_here {};
+
+BOOST_AUTO_TEST_CASE(runtime_guarded_step_checks_before_it_updates) {
+    using X = mg::shape<4, 3>;
+    const auto start = random_parameters<net, float>();
+    const auto x = random_tensor<float, X>();
+    const auto y = random_tensor<float, mg::shape<4, 2>>();
+    auto ws = std::make_unique<mg::workspace<net, float, X>>();
+    const auto throw_loss = [](float) { throw stop_here{}; };
+    const auto throw_gradients = [](const net::parameters<float>&) { throw stop_here{}; };
+
+    auto p = start;
+    mg::sgd<float> sgd{0.1f};
+    BOOST_CHECK_THROW(mg::detail::guarded_train_step(p, x, y, mg::squared_error{}, sgd, *ws, throw_loss, mg::detail::no_check{}),
+                      stop_here);
+    BOOST_TEST((p == start));
+    auto adam = std::make_unique<mg::adam<net, float>>(mg::adam_options<float>{.learning_rate = 0.1f});
+    const auto adam_before = *adam;
+    BOOST_CHECK_THROW(mg::detail::guarded_train_step(p, x, y, mg::squared_error{}, *adam, *ws, throw_loss, mg::detail::no_check{}),
+                      stop_here);
+    BOOST_CHECK_THROW(mg::detail::guarded_train_step(p, x, y, mg::squared_error{}, *adam, *ws, mg::detail::no_check{}, throw_gradients),
+                      stop_here);
+    BOOST_TEST((p == start));
+    BOOST_TEST(adam->steps == adam_before.steps);
+    // Hooks that pass change nothing: the guarded step is train_step.
+    net::parameters<float> seen_gradient;
+    auto q = start;
+    const float loss = mg::detail::guarded_train_step(p, x, y, mg::squared_error{}, *adam, *ws, mg::detail::no_check{},
+                                                      [&](const net::parameters<float>& g) { seen_gradient = g; });
+    auto adam_again = std::make_unique<mg::adam<net, float>>(adam_before);
+    auto ws_again = std::make_unique<mg::workspace<net, float, X>>();
+    BOOST_TEST(loss == mg::train_step(q, x, y, mg::squared_error{}, *adam_again, *ws_again));
+    BOOST_TEST((p == q));
+    BOOST_TEST((seen_gradient == ws_again->gradient.parameters));
+}
+
 // The workspace step with plain SGD takes each layer's step inside the backward pass (dense
 // layers inside their weight-gradient kernel): the loss is the same bit for bit, and the
 // parameters after it are those after the gradient step and a separate SGD update, up to one

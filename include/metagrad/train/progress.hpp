@@ -25,7 +25,10 @@ public:
         : out_(out), label_(std::move(label)), total_(total), unit_size_(unit_size), terminal_(terminal),
           start_(clock::now()), last_draw_(start_) {}
 
-    /// `done` units finished; `note` is appended to the line.
+    /// `done` units finished; `note` is appended to the line. The bar prints no number of the
+    /// caller's own: format them with `number_or_marker` (train/non_finite.hpp), which spells a
+    /// NaN "nan" where printf writes "-nan" (`train_epoch` throws before a NaN loss reaches here,
+    /// unless its loss check is off).
     void update(std::size_t done, const std::string& note) {
         const auto now = clock::now();
         if (terminal_) {
