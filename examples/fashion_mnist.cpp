@@ -8,8 +8,8 @@
 // training images are held out for validation; the 10,000 test images are used once, at the end.
 // --checkpoint saves a checkpoint after every epoch, --resume continues from one (the result is
 // the uninterrupted run's, bit for bit), --stop-after interrupts a run on purpose. --threads sets
-// the threads the matrix kernels use (default: the machine's hardware threads; the results are the
-// same bit for bit on any number).
+// the threads the matrix kernels use (default: the CPUs this process may use, `available_threads()`:
+// its affinity mask and CPU quota; the results are the same bit for bit on any number).
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -24,7 +24,6 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 #include <metagrad/metagrad.hpp>
 
@@ -44,7 +43,7 @@ struct options {
     std::size_t train_samples = 0;  // use only N training images (0: all but the validation ones)
     std::size_t validation_samples = 5000;
     std::size_t test_samples = 0;  // use only the first N test images (0: all)
-    std::size_t threads = std::thread::hardware_concurrency();
+    std::size_t threads = mg::available_threads();
 };
 
 // A count or a seed: decimal digits only, as many as fit in 64 bits. std::stoull would skip
