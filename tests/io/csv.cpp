@@ -6,6 +6,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "allocations.hpp"
 #include "files.hpp"
 #include "metagrad/metagrad.hpp"
 
@@ -79,4 +80,14 @@ BOOST_AUTO_TEST_CASE(the_read_limit_bounds_text_and_data) {
         test_files::read_limit limit(200);
         BOOST_TEST((mg::load_csv<double, mg::shape<2>>(file, 3).size() == 10u));
     }
+}
+
+// Issue 12, finding 2: an allocation failure is an io_error naming the file, not std::bad_alloc.
+BOOST_AUTO_TEST_CASE(an_allocation_failure_is_an_io_error) {
+    std::string text;
+    for (int i = 0; i < 40000; ++i) text += "1,2,0\n";  // 240 KB
+    const std::string file = test_files::write("big.csv", text);
+    test_allocations::watch allocations(100000);
+    expect_error([&] { (void)mg::load_csv<double, mg::shape<2>>(file, 3); },
+                 {"big.csv", "reading", "memory for its data", "allocation failure (std::bad_alloc)"});
 }
