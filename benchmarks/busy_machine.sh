@@ -6,6 +6,7 @@
 # worst, median and best samples per second of each, and the ratio of the two-thread figure to
 # the one-thread one. Results stay in build/busy/.
 #   bash benchmarks/busy_machine.sh [runs per thread count and load] [loads ...]   (default 5; 0 1 2 4)
+# DEMO=path/to/fashion_mnist measures another build of the demo (an earlier commit's, say).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -13,10 +14,13 @@ shift || true
 loads=("$@")
 if [ ${#loads[@]} -eq 0 ]; then loads=(0 1 2 4); fi
 bash scripts/setup.sh
-cmake -S . -B build/busy -DCMAKE_BUILD_TYPE=Release -DMETAGRAD_BUILD_TESTS=OFF -DMETAGRAD_NATIVE=ON >/dev/null
-cmake --build build/busy --target fashion_mnist -j "$(nproc)" >/dev/null
-demo=build/busy/examples/fashion_mnist
-results=build/busy/busy_machine.txt
+demo=${DEMO:-build/busy/examples/fashion_mnist}
+if [ -z "${DEMO:-}" ]; then
+    cmake -S . -B build/busy -DCMAKE_BUILD_TYPE=Release -DMETAGRAD_BUILD_TESTS=OFF -DMETAGRAD_NATIVE=ON >/dev/null
+    cmake --build build/busy --target fashion_mnist -j "$(nproc)" >/dev/null
+fi
+mkdir -p build/busy
+results=build/busy/busy_machine${DEMO:+_other}.txt
 : >"$results"
 
 # One loop of compiler runs; each compile takes a second or two.
