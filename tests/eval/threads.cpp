@@ -262,6 +262,24 @@ BOOST_AUTO_TEST_CASE(a_caller_waiting_for_a_slow_part_sleeps) {
     BOOST_TEST(wall >= 0.25);
     // Spinning through the worker's 300 ms would take about 300 ms of the caller's CPU time.
     BOOST_TEST(cpu < 0.1, "the caller used " << cpu << " s of CPU while waiting " << wall << " s");
+
+    // Having waited for a worker that took its time (as one without a core does), the caller
+    // runs the next jobs alone for a while, then shares them again.
+    BOOST_TEST(pool.next_job_alone());
+    struct record_type {
+        std::thread::id caller;
+        std::atomic<int> elsewhere{0}, runs{0};
+    } record{std::this_thread::get_id()};
+    const auto job = [](void* c, unsigned) {
+        auto& x = *static_cast<record_type*>(c);
+        x.runs.fetch_add(1);
+        if (std::this_thread::get_id() != x.caller) x.elsewhere.fetch_add(1);
+    };
+    int alone = 0;
+    for (; pool.next_job_alone() && alone < 100000; ++alone) pool.run(4, job, &record);
+    BOOST_TEST(alone == 16);
+    BOOST_TEST(record.runs.load() == 4 * alone);
+    BOOST_TEST(record.elsewhere.load() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(cpu_quotas_are_read_as_whole_cpus_rounded_down) {

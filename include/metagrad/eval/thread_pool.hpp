@@ -43,8 +43,9 @@ public:
     /// parts first, and returns when all are done. A call from inside a part, or while another
     /// thread's job runs, runs every part itself: no nesting, no oversubscription.
     void run(unsigned parts, void (*task)(void*, unsigned), void* context) {
-        std::unique_lock lock(busy_, std::try_to_lock);
-        if (!lock.owns_lock() || inside_part() || parts <= 1 || parts > max_parts) {
+        std::unique_lock<std::mutex> lock;
+        if (!inside_part()) lock = std::unique_lock(busy_, std::try_to_lock);
+        if (!lock.owns_lock() || parts <= 1 || parts > max_parts || alone_.run_alone()) {
             for (unsigned part = 0; part < parts; ++part) task(context, part);
             return;
         }
@@ -58,9 +59,14 @@ public:
         inside_part() = true;
         run_claimed_parts();
         inside_part() = false;
-        wait_while(caller_spin, [&] { return done_.load(std::memory_order_acquire) != parts; }, done_,
-                   [&] { return done_.load(std::memory_order_acquire); });
+        const bool slept = wait_while(caller_spin, [&] { return done_.load(std::memory_order_acquire) != parts; }, done_,
+                                      [&] { return done_.load(std::memory_order_acquire); });
+        alone_.after_shared_job(slept);
     }
+
+    /// Whether the next job will be run by the caller alone (after a wait for a worker that had
+    /// lost its core; see `alone_window`). For tests.
+    bool next_job_alone() const { return alone_.left > 0; }
 
 private:
     // The claim word: the job's number, its part count and the next part to claim. One word, so
@@ -100,19 +106,46 @@ private:
     }
 
     // Spins while `busy()` for at most `spin`, then sleeps on `word` until `busy()` is false
-    // (`current()` reads the word). The clock is read every few dozen pauses: a pause lasts from
-    // a few to over a hundred cycles depending on the core.
+    // (`current()` reads the word); true if it slept. The clock is read every few dozen pauses: a
+    // pause lasts from a few to over a hundred cycles depending on the core.
     template <class Busy, class Word, class Current>
-    static void wait_while(std::chrono::nanoseconds spin, Busy busy, Word& word, Current current) {
+    static bool wait_while(std::chrono::nanoseconds spin, Busy busy, Word& word, Current current) {
         const auto until = std::chrono::steady_clock::now() + spin;
         for (int round = 0; busy(); ++round) {
             if (round % 32 == 31 && std::chrono::steady_clock::now() >= until) {
                 while (busy()) word.wait(current(), std::memory_order_acquire);
-                return;
+                return true;
             }
             pause();
         }
+        return false;
     }
+
+    // When sharing costs more than it gives. A caller that had to sleep waited for a worker
+    // that lost its core in the middle of a part: the machine has more runnable threads than
+    // cores, and every shared job risks a wait of a scheduler's time slice (milliseconds) for a
+    // part of some hundred microseconds. The caller then runs the next jobs alone (the workers
+    // sleep), a window that doubles with each such wait, and shares again after a run of jobs
+    // shared without one. Which thread runs a part changes no result.
+    struct alone_window {
+        static constexpr unsigned first = 16, most = 4096, calm = 64;
+        unsigned size = 0, left = 0, shared_without_wait = 0;
+
+        bool run_alone() {
+            if (left == 0) return false;
+            --left;
+            return true;
+        }
+        void after_shared_job(bool waited) {
+            if (waited) {
+                size = std::clamp(size * 2, first, most);
+                left = size;
+                shared_without_wait = 0;
+            } else if (++shared_without_wait >= calm) {
+                size = 0;
+            }
+        }
+    };
     // The caller waits for parts that other threads have started: they end within a kernel's
     // granule unless that thread lost its core, and then sleeping gives the core to it.
     static constexpr std::chrono::microseconds caller_spin{50};
@@ -134,7 +167,8 @@ private:
 
     std::vector<std::thread> threads_;
     std::mutex busy_;
-    std::uint64_t job_ = 0;  // written by the caller that holds busy_
+    std::uint64_t job_ = 0;  // job_ and alone_ are the business of the caller that holds busy_
+    alone_window alone_;
     void (*task_)(void*, unsigned) = nullptr;
     void* context_ = nullptr;
     alignas(64) std::atomic<std::uint64_t> claims_{0};
