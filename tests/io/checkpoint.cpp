@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include <boost/test/unit_test.hpp>
 
@@ -183,26 +184,35 @@ BOOST_AUTO_TEST_CASE(checkpoints_that_do_not_fit_are_refused) {
 // Regression tests for issue 12: fields of a checkpoint that would break training are refused on
 // load, each with its place and what was found, and nothing that is not finite is saved.
 
-BOOST_AUTO_TEST_CASE(a_checkpoint_of_plain_sgd_resumes_bit_for_bit) {
-    using sgd_run = run_with<mg::sgd<float>>;
+namespace {
+// Four epochs straight, and two then a checkpoint at `file` then two more from it: the two runs.
+template <class Run>
+std::pair<Run, Run> straight_and_resumed(const std::string& file) {
     const auto data = synthetic();
-    sgd_run straight;
+    std::pair<Run, Run> runs;
+    auto& [straight, resumed] = runs;
     straight.epochs(data, 4);
-    const std::string path = test_files::path("sgd.safetensors");
+    const std::string path = test_files::path(file);
     {
-        sgd_run first;
+        Run first;
         first.epochs(data, 2);
         mg::save_checkpoint(path, first.parameters, first.optimizer, first.position);
     }
-    sgd_run resumed;
     mg::load_checkpoint(path, resumed.parameters, resumed.optimizer, resumed.position);
     BOOST_TEST(resumed.position.epoch == 2u);
     resumed.epochs(data, 2);
+    return runs;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_checkpoint_of_plain_sgd_resumes_bit_for_bit) {
+    const auto [straight, resumed] = straight_and_resumed<run_with<mg::sgd<float>>>("sgd.safetensors");
     BOOST_TEST((resumed.parameters == straight.parameters));
     BOOST_TEST(resumed.position.step == straight.position.step);
     BOOST_TEST((resumed.position.shuffle == straight.position.shuffle));
     BOOST_TEST(resumed.position.curves.csv() == straight.position.curves.csv());
     // It holds the parameters and no state; an Adam run refuses it, naming both optimizers.
+    const std::string path = test_files::path("sgd.safetensors");
     BOOST_TEST(mg::safetensors_file::read(path).entries().size() == 4u);
     run adam_run;
     expect_error([&] { mg::load_checkpoint(path, adam_run.parameters, adam_run.optimizer, adam_run.position); },
@@ -210,19 +220,7 @@ BOOST_AUTO_TEST_CASE(a_checkpoint_of_plain_sgd_resumes_bit_for_bit) {
 }
 
 BOOST_AUTO_TEST_CASE(a_momentum_checkpoint_resumes_bit_for_bit) {
-    using momentum_run = run_with<mg::sgd_momentum<net, float>>;
-    const auto data = synthetic();
-    momentum_run straight;
-    straight.epochs(data, 4);
-    const std::string path = test_files::path("momentum.safetensors");
-    {
-        momentum_run first;
-        first.epochs(data, 2);
-        mg::save_checkpoint(path, first.parameters, first.optimizer, first.position);
-    }
-    momentum_run resumed;
-    mg::load_checkpoint(path, resumed.parameters, resumed.optimizer, resumed.position);
-    resumed.epochs(data, 2);
+    const auto [straight, resumed] = straight_and_resumed<run_with<mg::sgd_momentum<net, float>>>("momentum.safetensors");
     BOOST_TEST((resumed.parameters == straight.parameters));
     BOOST_TEST((resumed.optimizer.velocity == straight.optimizer.velocity));
     BOOST_TEST(resumed.optimizer.steps == straight.optimizer.steps);
