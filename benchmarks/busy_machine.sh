@@ -6,7 +6,10 @@
 # worst, median and best samples per second of each, and the ratio of the two-thread figure to
 # the one-thread one. Results stay in build/busy/.
 #   bash benchmarks/busy_machine.sh [runs per thread count and load] [loads ...]   (default 5; 0 1 2 4)
-# DEMO=path/to/fashion_mnist measures another build of the demo (an earlier commit's, say).
+# DEMO=path/to/fashion_mnist measures another build of the demo (an earlier commit's, say);
+# SAMPLES=n trains on n samples (default 20000, the issue's figure; the demo's epoch is 60000);
+# SECOND=1 runs --threads 1 in the second column too: the spread of two identical programs under
+# the same load, against which a ratio is judged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -34,13 +37,16 @@ stop_loops() {
 }
 trap stop_loops EXIT
 
-one_run() {  # threads load
-    local line
-    line=$("$demo" --epochs 1 --train-samples 20000 --validation-samples 1000 --test-samples 1000 --threads "$1" |
+samples=${SAMPLES:-20000}
+second=${SECOND:-2}
+one_run() {  # column (1 or 2) load
+    local line threads=$1
+    [ "$1" -eq 1 ] || threads=$second
+    line=$("$demo" --epochs 1 --train-samples "$samples" --validation-samples 1000 --test-samples 1000 --threads "$threads" |
         grep -oE 'training: [0-9.]+ s per epoch, [0-9]+ samples/s')
     local speed=${line##*epoch, }
     speed=${speed% samples/s}
-    echo "load $2 threads $1 $speed" | tee -a "$results"
+    echo "load $2 column $1 --threads=$threads $speed" | tee -a "$results"
 }
 
 for load in "${loads[@]}"; do
@@ -58,14 +64,15 @@ for load in "${loads[@]}"; do
     stop_loops
 done
 
-python3 - "$results" <<'EOF'
+python3 - "$results" "$samples" "$second" <<'EOF'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
-    _, load, _, threads, speed = line.split()
+    _, load, _, threads, _, speed = line.split()
     rows.setdefault(int(load), {}).setdefault(int(threads), []).append(float(speed))
-print("\nsamples/s of the demo's training (--epochs 1 --train-samples 20000)")
-print(f"{'loops':>5} | {'1 thread: worst / median / best':>32} | {'2 threads: worst / median / best':>33} | worst 2/1 | median 2/1")
+print(f"\nsamples/s of the demo's training (--epochs 1 --train-samples {sys.argv[2]}; second column: --threads {sys.argv[3]})")
+second = f"{sys.argv[3]} thread" + ("s" if sys.argv[3] != "1" else "")
+print(f"{'loops':>5} | {'1 thread: worst / median / best':>32} | {second + ': worst / median / best':>33} | worst 2/1 | median 2/1")
 for load in sorted(rows):
     one, two = rows[load][1], rows[load][2]
     f = lambda v: f"{min(v):8.0f} / {statistics.median(v):8.0f} / {max(v):8.0f}"

@@ -28,7 +28,8 @@ namespace mg = metagrad;
 namespace {
 /// Restores one thread when a test ends, passed or failed.
 struct threads_for_this_test {
-    explicit threads_for_this_test(unsigned n) { mg::set_thread_count(n); }
+    // Every job shared: these tests are about the shared path.
+    explicit threads_for_this_test(unsigned n) { mg::set_thread_count(n, mg::thread_sharing::always); }
     ~threads_for_this_test() { mg::set_thread_count(1); }
 };
 const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
@@ -263,23 +264,89 @@ BOOST_AUTO_TEST_CASE(a_caller_waiting_for_a_slow_part_sleeps) {
     // Spinning through the worker's 300 ms would take about 300 ms of the caller's CPU time.
     BOOST_TEST(cpu < 0.1, "the caller used " << cpu << " s of CPU while waiting " << wall << " s");
 
-    // Having waited for a worker that took its time (as one without a core does), the caller
-    // runs the next jobs alone for a while, then shares them again.
-    BOOST_TEST(pool.next_job_alone());
-    struct record_type {
-        std::thread::id caller;
-        std::atomic<int> elsewhere{0}, runs{0};
-    } record{std::this_thread::get_id()};
-    const auto job = [](void* c, unsigned) {
-        auto& x = *static_cast<record_type*>(c);
-        x.runs.fetch_add(1);
-        if (std::this_thread::get_id() != x.caller) x.elsewhere.fetch_add(1);
+}
+
+// The judge on times it is told: windows of 64 jobs, shared first, then alone, then the faster
+// way, with the other tried once in 32 windows when it is clearly slower and once in 8 when it is
+// close; the time between jobs counts, a pause of the program at most 50 ms.
+BOOST_AUTO_TEST_CASE(the_sharing_judge_runs_the_faster_way_and_tries_the_other) {
+    using judge_type = mg::detail::sharing_judge;
+    using way = judge_type::way;
+    constexpr unsigned window = judge_type::window;
+    // Runs `windows` windows of jobs that take `shared_ns` each shared and `alone_ns` alone;
+    // returns how many of them ran shared.
+    const auto run = [](judge_type& judge, std::int64_t& now, int windows, std::int64_t shared_ns, std::int64_t alone_ns) {
+        int shared = 0;
+        for (int w = 0; w < windows; ++w) {
+            way how = judge.next_job(now);
+            shared += how == way::shared;
+            for (unsigned job = 0; job < window; ++job) {
+                if (job > 0) BOOST_REQUIRE((judge.next_job(now) == how));  // one way per window
+                now += how == way::shared ? shared_ns : alone_ns;
+            }
+        }
+        return shared;
     };
-    int alone = 0;
-    for (; pool.next_job_alone() && alone < 100000; ++alone) pool.run(4, job, &record);
-    BOOST_TEST(alone == 16);
-    BOOST_TEST(record.runs.load() == 4 * alone);
-    BOOST_TEST(record.elsewhere.load() == 0);
+    judge_type judge;
+    std::int64_t now = 1'000'000'000;
+    BOOST_TEST(run(judge, now, 1, 600, 1000) == 1);  // shared first
+    BOOST_TEST(run(judge, now, 1, 600, 1000) == 0);  // then alone
+    BOOST_TEST(judge.mean_window_ns(way::shared) == 600.0f * window);
+    BOOST_TEST(run(judge, now, 320, 600, 1000) == 320 - 10);  // shared clearly faster
+    BOOST_TEST(judge.mean_window_ns(way::alone) == 1000.0f * window);
+
+    // The load changes: shared now takes 1100 against 1000 alone. The shared mean follows at a
+    // quarter a window; once above alone's, alone runs, with shared tried once in 8 windows.
+    run(judge, now, 40, 1100, 1000);
+    BOOST_TEST(run(judge, now, 320, 1100, 1000) == 40);
+
+    // A pause of the program counts as 50 ms, and a window's sample at most 4 times the mean.
+    judge_type paused;
+    std::int64_t clock = 0;
+    run(paused, clock, 2, 1000, 1000);
+    paused.next_job(clock);
+    clock += std::int64_t{3'600'000'000'000};  // an hour
+    for (unsigned job = 1; job < window; ++job) paused.next_job(clock += 1000);
+    paused.next_job(clock += 1000);
+    BOOST_TEST(paused.mean_window_ns(way::shared) == (1000.0f * window + 3.0f * 1000.0f * window / 4));
+}
+
+// The pool's side: while the judge finds sharing slower, the next job's width is 1 and the
+// workers get nothing; `thread_sharing::always` shares every job.
+BOOST_AUTO_TEST_CASE(the_pool_runs_jobs_alone_while_sharing_is_slower) {
+    mg::detail::thread_pool pool(1);
+    using way = mg::detail::sharing_judge::way;
+    // Shared jobs in which the worker takes 2 ms; alone they are nearly free.
+    struct context_type {
+        std::thread::id caller;
+        std::atomic<bool> worker_started{false};
+    } context{std::this_thread::get_id()};
+    const auto slow_when_shared = [](void* c, unsigned) {
+        auto& x = *static_cast<context_type*>(c);
+        if (std::this_thread::get_id() == x.caller) {
+            wait_politely([&] { return x.worker_started.load(); });
+        } else {
+            x.worker_started = true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+    };
+    int shared = 0;
+    for (unsigned job = 0; job < 4 * mg::detail::sharing_judge::window; ++job) {
+        const unsigned width = pool.next_job_width();
+        if (width > 1) {
+            ++shared;
+            context.worker_started = false;
+            pool.run(width, slow_when_shared, &context);
+        }
+    }
+    BOOST_TEST(shared == static_cast<int>(mg::detail::sharing_judge::window));  // the first window only
+    BOOST_TEST((pool.judge().current() == way::alone));
+    BOOST_TEST(pool.judge().mean_window_ns(way::shared) >= 64 * 2e6f);
+
+    {
+        threads_for_this_test t(2);
+        for (int job = 0; job < 1000; ++job) BOOST_REQUIRE(mg::eval::detail::runner.next_job_width() == 2u);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(cpu_quotas_are_read_as_whole_cpus_rounded_down) {

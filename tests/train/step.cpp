@@ -137,7 +137,7 @@ template <class Net, class T, std::size_t Batch>
 void check_fused_sgd(unsigned threads) {
     using X = mg::batch_of<Batch, typename Net::template shape_at<0>>;
     using Y = mg::batch_of<Batch, typename Net::output_shape>;
-    mg::set_thread_count(threads);
+    mg::set_thread_count(threads, mg::thread_sharing::always);
     auto p = std::make_unique<typename Net::template parameters<T>>(random_parameters<Net, T>());
     auto expected = std::make_unique<typename Net::template parameters<T>>(*p);
     const auto x = std::make_unique<mg::tensor<T, X>>(random_tensor<T, X>(T(0.05)));

@@ -12,10 +12,13 @@ namespace metagrad::eval {
 
 /// Where split work goes. `width` counts the threads available, the caller's included; `run`
 /// calls `task(context, part)` for every part in [0, parts), parts <= width, and returns when
-/// all are done. Installed by `set_thread_count`; one thread and no runner by default.
+/// all are done; `next_job_width` says how many threads to share the job that starts now between
+/// (`width`, or 1 while the pool finds that sharing does not pay). Installed by
+/// `set_thread_count`; one thread and no runner by default.
 struct parallel_runner {
     unsigned width = 1;
     void (*run)(unsigned parts, void (*task)(void* context, unsigned part), void* context) = nullptr;
+    unsigned (*next_job_width)() = nullptr;
 };
 
 namespace detail {
@@ -73,7 +76,8 @@ inline constexpr unsigned max_balanced_parts = 64;
 template <class F>
 inline void balanced_ranges(std::size_t n, std::size_t granule, F&& f) {
     const std::size_t granules = (n + granule - 1) / granule;
-    unsigned parts = parallel_width();
+    // The pool's judge counts only jobs that could be shared.
+    unsigned parts = granules <= 1 || detail::runner.next_job_width == nullptr ? 1 : detail::runner.next_job_width();
     if (parts > granules) parts = static_cast<unsigned>(granules);
     if (parts > detail::max_balanced_parts) parts = detail::max_balanced_parts;
     // A block's bounds are 32-bit granule counts: beyond them, one range (no product comes near).

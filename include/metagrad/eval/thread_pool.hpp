@@ -13,6 +13,7 @@
 
 #include "metagrad/eval/available_threads.hpp"
 #include "metagrad/eval/parallel.hpp"
+#include "metagrad/eval/sharing_judge.hpp"
 
 namespace metagrad {
 
@@ -22,7 +23,9 @@ namespace detail {
 /// nothing: the caller claims what is left and runs it itself. Waiting threads spin briefly (a
 /// training step hands out several jobs a millisecond, and a wake-up from sleep costs tens of
 /// microseconds) and then sleep, the caller too, so that a thread waiting for another that has no
-/// core gives its own core away instead of burning it.
+/// core gives its own core away instead of burning it. And where sharing a kind of job turns out
+/// slower than running it alone (a machine with more runnable threads than cores), the caller
+/// runs it alone (`sharing_judge`).
 class thread_pool {
 public:
     explicit thread_pool(unsigned workers) {
@@ -45,7 +48,7 @@ public:
     void run(unsigned parts, void (*task)(void*, unsigned), void* context) {
         std::unique_lock<std::mutex> lock;
         if (!inside_part()) lock = std::unique_lock(busy_, std::try_to_lock);
-        if (!lock.owns_lock() || parts <= 1 || parts > max_parts || alone_.run_alone()) {
+        if (!lock.owns_lock() || parts <= 1 || parts > max_parts) {
             for (unsigned part = 0; part < parts; ++part) task(context, part);
             return;
         }
@@ -59,14 +62,23 @@ public:
         inside_part() = true;
         run_claimed_parts();
         inside_part() = false;
-        const bool slept = wait_while(caller_spin, [&] { return done_.load(std::memory_order_acquire) != parts; }, done_,
-                                      [&] { return done_.load(std::memory_order_acquire); });
-        alone_.after_shared_job(slept);
+        wait_while(caller_spin, [&] { return done_.load(std::memory_order_acquire) != parts; }, done_,
+                   [&] { return done_.load(std::memory_order_acquire); });
     }
 
-    /// Whether the next job will be run by the caller alone (after a wait for a worker that had
-    /// lost its core; see `alone_window`). For tests.
-    bool next_job_alone() const { return alone_.left > 0; }
+    /// The threads to share the kernel job that starts now between: all, or 1 while sharing
+    /// does not pay (`sharing_judge`), or 1 from inside a part or while another thread's job
+    /// runs (as `run` would).
+    unsigned next_job_width() {
+        if (inside_part()) return 1;
+        const std::unique_lock lock(busy_, std::try_to_lock);
+        if (!lock.owns_lock()) return 1;
+        const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch());
+        return judge_.next_job(now.count()) == sharing_judge::way::shared ? width() : 1;
+    }
+
+    /// The judge's record: for tests.
+    const sharing_judge& judge() const { return judge_; }
 
 private:
     // The claim word: the job's number, its part count and the next part to claim. One word, so
@@ -121,31 +133,6 @@ private:
         return false;
     }
 
-    // When sharing costs more than it gives. A caller that had to sleep waited for a worker
-    // that lost its core in the middle of a part: the machine has more runnable threads than
-    // cores, and every shared job risks a wait of a scheduler's time slice (milliseconds) for a
-    // part of some hundred microseconds. The caller then runs the next jobs alone (the workers
-    // sleep), a window that doubles with each such wait, and shares again after a run of jobs
-    // shared without one. Which thread runs a part changes no result.
-    struct alone_window {
-        static constexpr unsigned first = 16, most = 4096, calm = 64;
-        unsigned size = 0, left = 0, shared_without_wait = 0;
-
-        bool run_alone() {
-            if (left == 0) return false;
-            --left;
-            return true;
-        }
-        void after_shared_job(bool waited) {
-            if (waited) {
-                size = std::clamp(size * 2, first, most);
-                left = size;
-                shared_without_wait = 0;
-            } else if (++shared_without_wait >= calm) {
-                size = 0;
-            }
-        }
-    };
     // The caller waits for parts that other threads have started: they end within a kernel's
     // granule unless that thread lost its core, and then sleeping gives the core to it.
     static constexpr std::chrono::microseconds caller_spin{50};
@@ -167,8 +154,8 @@ private:
 
     std::vector<std::thread> threads_;
     std::mutex busy_;
-    std::uint64_t job_ = 0;  // job_ and alone_ are the business of the caller that holds busy_
-    alone_window alone_;
+    std::uint64_t job_ = 0;  // job_ and judge_ are the business of the caller that holds busy_
+    sharing_judge judge_;
     void (*task_)(void*, unsigned) = nullptr;
     void* context_ = nullptr;
     alignas(64) std::atomic<std::uint64_t> claims_{0};
@@ -183,6 +170,9 @@ inline std::unique_ptr<thread_pool>& the_pool() {
 }
 }  // namespace detail
 
+/// Whether the kernels share every job between the threads, or only while that pays.
+enum class thread_sharing { when_it_pays, always };
+
 /// The threads the run-time matrix kernels may use, the calling thread included: 1 (the
 /// default) starts none. At most the machine's hardware threads are used; `available_threads()`
 /// is the count this process may really run at once (its CPU affinity and CPU quota). Leave room
@@ -191,8 +181,12 @@ inline std::unique_ptr<thread_pool>& the_pool() {
 ///
 /// On a busy machine more threads never wait for each other's turn: a part is run by whichever
 /// thread claims it first, so a worker that the system does not schedule leaves its share to the
-/// caller, and a thread waiting for another sleeps after a few microseconds.
-inline void set_thread_count(unsigned threads) {
+/// caller, and a thread waiting for another sleeps after a few microseconds. And by default the
+/// kernels share their work only while that pays: the pool times windows of jobs run shared and
+/// alone and runs the faster way (`thread_sharing::when_it_pays`); `thread_sharing::always`
+/// shares every job large enough (tests, benchmarks of the shared path). Results are the same
+/// bits either way.
+inline void set_thread_count(unsigned threads, thread_sharing sharing = thread_sharing::when_it_pays) {
     const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
     threads = std::clamp(threads, 1u, hardware);
     auto& pool = detail::the_pool();
@@ -204,6 +198,10 @@ inline void set_thread_count(unsigned threads) {
         eval::detail::runner.run = [](unsigned parts, void (*task)(void*, unsigned), void* context) {
             detail::the_pool()->run(parts, task, context);
         };
+        if (sharing == thread_sharing::when_it_pays)
+            eval::detail::runner.next_job_width = [] { return detail::the_pool()->next_job_width(); };
+        else
+            eval::detail::runner.next_job_width = [] { return eval::detail::runner.width; };
     }
 }
 
