@@ -24,17 +24,15 @@ struct softplus : mg::elementwise_activation<softplus> {
 
 // [parameters]
 // A layer with parameters: a learnable per-feature scale and shift, y = gamma * x + beta.
-// Its parameter struct lists its tensors (member pointers and names): that is all optimizers,
-// checks and (later) checkpoints need.
+// Its parameter struct lists its tensors once, as (name, member) pairs: that is all optimizers,
+// checks and checkpoints need.
 template <class T, std::size_t N>
 struct scale_shift_parameters {
     mg::vector<T, N> gamma = mg::vector<T, N>::filled(T{1});
     mg::vector<T, N> beta{};
 
-    static constexpr auto members() {
-        return boost::hana::make_tuple(&scale_shift_parameters::gamma, &scale_shift_parameters::beta);
-    }
-    static constexpr std::array<std::string_view, 2> names{"gamma", "beta"};
+    static constexpr auto fields = mg::fields(mg::field<"gamma">(&scale_shift_parameters::gamma),
+                                              mg::field<"beta">(&scale_shift_parameters::beta));
 };
 // [parameters]
 

@@ -6,19 +6,17 @@
 #include <string_view>
 #include <type_traits>
 
-#include <boost/hana/tuple.hpp>
-
+#include "metagrad/core/fields.hpp"
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
 
 namespace metagrad {
 
 /// The parameters of a layer that has none (activations). Every parameter struct lists its
-/// tensors in `members()` (member pointers) with their `names`, which is all the framework needs
-/// to update, zero, count, compare and save them.
+/// tensors once, as (name, member) pairs in `fields` (core/fields.hpp), which is all the
+/// framework needs to update, zero, count, compare and save them.
 struct no_parameters {
-    static constexpr auto members() { return boost::hana::make_tuple(); }
-    static constexpr std::array<std::string_view, 0> names{};
+    static constexpr auto fields = metagrad::fields();
     friend constexpr bool operator==(const no_parameters&, const no_parameters&) = default;
 };
 

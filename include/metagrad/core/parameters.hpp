@@ -1,6 +1,7 @@
 // metagrad::network_parameters: every layer's parameters of a network, as one value.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string_view>
 #include <type_traits>
@@ -11,33 +12,65 @@
 #include <boost/hana/length.hpp>
 #include <boost/hana/tuple.hpp>
 
+#include "metagrad/core/fields.hpp"
+
 namespace metagrad {
 
+/// Diagnostic vocabulary: the parameter struct a check is about.
+template <class P>
+struct parameter_struct {};
+/// True when the struct lists its tensors in `fields`.
+template <class X>
+inline constexpr bool lists_its_fields = false;
+template <class P>
+inline constexpr bool lists_its_fields<parameter_struct<P>> = described<P>;
+
 namespace detail {
-/// Calls `f(a.*m, b.*m, ...)` for the k-th member pointer `m` of each struct, for every k: the
+/// A parameter struct written for the earlier contract (`members()` and `names` side by side)
+/// is told how to move on, where the network first counts its parameters, instead of failing
+/// deep inside a visit.
+template <class P>
+constexpr bool check_described() {
+    // This parameter struct has no `fields`: list its tensors as (name, member) pairs,
+    // `static constexpr auto fields = metagrad::fields(metagrad::field<"weight">(&P::weight), ...);`
+    // (core/fields.hpp; `members()` and `names` are no longer read).
+    static_assert(lists_its_fields<parameter_struct<P>>, "metagrad: a parameter struct must list its tensors in `fields`");
+    return described<P>;
+}
+
+/// Calls `f(a.*m, b.*m, ...)` for the k-th member `m` of each struct's `fields`, for every k: the
 /// structs may differ in element type (parameters in float and in double) but list their tensors
 /// in the same order.
 template <class F, class P, class... Ps>
 constexpr void for_each_member(F&& f, P& first, Ps&... rest) {
-    constexpr std::size_t count = boost::hana::length(std::remove_const_t<P>::members());
-    [&]<std::size_t... K>(std::index_sequence<K...>) {
-        const auto visit = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
-            f(first.*boost::hana::at_c<I>(std::remove_const_t<P>::members()),
-              rest.*boost::hana::at_c<I>(std::remove_const_t<Ps>::members())...);
-        };
-        (visit(std::integral_constant<std::size_t, K>{}), ...);
-        (void)visit;  // a layer without parameters visits nothing
-    }(std::make_index_sequence<count>{});
+    using first_type = std::remove_const_t<P>;
+    if constexpr (check_described<first_type>()) {
+        constexpr std::size_t count = boost::hana::length(first_type::fields);
+        [&]<std::size_t... K>(std::index_sequence<K...>) {
+            const auto visit = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+                f(first.*(boost::hana::at_c<I>(first_type::fields).member),
+                  rest.*(boost::hana::at_c<I>(std::remove_const_t<Ps>::fields).member)...);
+            };
+            (visit(std::integral_constant<std::size_t, K>{}), ...);
+            (void)visit;  // a layer without parameters visits nothing
+        }(std::make_index_sequence<count>{});
+    }
 }
+
+/// The k-th member's name in struct `P`'s `fields`.
+template <class P, std::size_t K>
+inline constexpr std::string_view field_name_at = std::remove_cvref_t<decltype(boost::hana::at_c<K>(P::fields))>::name;
 
 /// The number of scalars in one layer's parameter struct, from its type alone (no value is built,
 /// so large layers cost nothing to count).
 template <class P>
 constexpr std::size_t scalar_count() {
     std::size_t count = 0;
-    boost::hana::for_each(P::members(), [&](auto member) {
-        count += std::remove_cvref_t<decltype(std::declval<const P&>().*member)>::size;
-    });
+    if constexpr (check_described<P>()) {
+        boost::hana::for_each(P::fields, [&](auto field) {
+            count += std::remove_cvref_t<decltype(std::declval<const P&>().*(field.member))>::size;
+        });
+    }
     return count;
 }
 
@@ -113,7 +146,7 @@ constexpr void for_each_tensor(F&& f, P&& a, Rest&&... rest) {
 }
 
 /// Calls `f(layer, member, ta, tb, ...)` like `for_each_tensor`, with each tensor's place: the
-/// layer's 0-based position and the member's name from its parameter struct's `names`
+/// layer's 0-based position and the member's name from its parameter struct's `fields`
 /// (checkpoints name tensors "1.weight", "1.bias": PyTorch's `nn.Sequential` convention).
 template <class F, class P, class... Rest>
     requires detail::is_network_parameters<std::remove_cvref_t<P>>
@@ -122,9 +155,15 @@ constexpr void for_each_named_tensor(F&& f, P&& a, Rest&&... rest) {
     const auto visit_layer = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
         using Layer = std::remove_cvref_t<decltype(a.template layer<I>())>;
         std::size_t k = 0;
+        constexpr std::size_t count = boost::hana::length(Layer::fields);
+        const auto names = [&]<std::size_t... K>(std::index_sequence<K...>) {
+            return std::array<std::string_view, count>{detail::field_name_at<Layer, K>...};
+        }(std::make_index_sequence<count>{});
         detail::for_each_member([&](auto&... tensors) {
-            f(I, std::string_view(Layer::names[k++]), tensors...);
+            f(I, names[k++], tensors...);
         }, a.template layer<I>(), rest.template layer<I>()...);
+        (void)names;
+        (void)k;
     };
     [&]<std::size_t... I>(std::index_sequence<I...>) {
         (visit_layer(std::integral_constant<std::size_t, I>{}), ...);

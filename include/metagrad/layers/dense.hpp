@@ -5,10 +5,9 @@
 #include <cstddef>
 #include <string_view>
 
-#include <boost/hana/tuple.hpp>
-
 #include "metagrad/core/broadcast.hpp"
 #include "metagrad/core/elementwise.hpp"
+#include "metagrad/core/fields.hpp"
 #include "metagrad/core/matmul.hpp"
 #include "metagrad/core/reduce.hpp"
 #include "metagrad/core/reshape.hpp"
@@ -26,10 +25,8 @@ struct dense_parameters {
     matrix<T, Out, In> weight{};
     vector<T, Out> bias{};
 
-    static constexpr auto members() {
-        return boost::hana::make_tuple(&dense_parameters::weight, &dense_parameters::bias);
-    }
-    static constexpr std::array<std::string_view, 2> names{"weight", "bias"};
+    static constexpr auto fields =
+        metagrad::fields(field<"weight">(&dense_parameters::weight), field<"bias">(&dense_parameters::bias));
     friend constexpr bool operator==(const dense_parameters&, const dense_parameters&) = default;
 };
 

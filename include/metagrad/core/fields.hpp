@@ -1,0 +1,57 @@
+// metagrad::field and metagrad::fields: how a parameter (or state) struct names its tensors, as
+// one list of (name, member) pairs.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include <boost/hana/tuple.hpp>
+
+namespace metagrad {
+
+/// A member's name as a template argument: `field<"weight">(...)`.
+template <std::size_t N>
+struct field_name {
+    char text[N]{};
+    constexpr field_name(const char (&name)[N]) {
+        for (std::size_t i = 0; i < N; ++i) text[i] = name[i];
+    }
+    constexpr std::string_view view() const { return {text, N - 1}; }
+};
+
+/// One member of a described struct: its name and a pointer to it.
+template <field_name Name, class Member>
+struct named_member {
+    Member member;
+    static constexpr std::string_view name = Name.view();
+};
+
+/// `field<"weight">(&my_parameters::weight)`: the pair that names one member. A struct lists
+/// every tensor it holds (or nested described struct) once, in `fields`:
+///
+///     template <class T, std::size_t N>
+///     struct scale_shift_parameters {
+///         vector<T, N> gamma = vector<T, N>::filled(T{1});
+///         vector<T, N> beta{};
+///         static constexpr auto fields = metagrad::fields(metagrad::field<"gamma">(&scale_shift_parameters::gamma),
+///                                                         metagrad::field<"beta">(&scale_shift_parameters::beta));
+///     };
+///
+/// That list is all optimizers, checks, checkpoints and counts use; a name and its member are
+/// written together, so they cannot drift apart.
+template <field_name Name, class Class, class Type>
+constexpr named_member<Name, Type Class::*> field(Type Class::*member) {
+    return {member};
+}
+
+/// The list of a struct's named members, in the order they are saved and visited.
+template <class... Members>
+constexpr auto fields(Members... members) {
+    return boost::hana::make_tuple(members...);
+}
+
+/// Whether `P` describes its members with `fields`.
+template <class P>
+concept described = requires { P::fields; };
+
+}  // namespace metagrad
