@@ -13,6 +13,7 @@
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/expression.hpp"
 #include "metagrad/core/tensor.hpp"
+#include "metagrad/eval/assign.hpp"  // how core/ tensors are written from expressions
 #include "metagrad/core/elementwise.hpp"
 #include "metagrad/core/transpose.hpp"
 #include "metagrad/core/matmul.hpp"

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "metagrad/core/tensor.hpp"
+#include "metagrad/eval/assign.hpp"  // evaluates the expressions assigned to tensors
 
 namespace mg = metagrad;
 

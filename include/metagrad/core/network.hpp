@@ -14,7 +14,6 @@
 #include "metagrad/core/parameters.hpp"
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
-#include "metagrad/layers/identity.hpp"
 
 namespace metagrad {
 
@@ -161,17 +160,35 @@ constexpr problem_at first_problem(std::index_sequence<I...>) {
     return found;
 }
 
+/// Stands in the assertions of `check_layers` that pass: a layer that takes every shape. (Core
+/// names no layer of layers/.)
+struct passing_layer {
+    template <class S>
+    using output_shape = S;
+    template <class T, class S>
+    using parameters = no_parameters;
+    template <class T, class S>
+    static constexpr tensor<T, S> forward(const no_parameters&, const tensor<T, S>& x) {
+        return x;
+    }
+    template <class T, class S>
+    static constexpr tensor<T, S> backward(const no_parameters&, const tensor<T, S>&, const tensor<T, S>&,
+                                           const tensor<T, S>& dl_dy, no_parameters&) {
+        return dl_dy;
+    }
+};
+
 /// The types the assertions of `check_layers` name: for the problem found, its position, layer
-/// and shapes; for every other kind, a pair that passes (`identity` takes every shape). So each assertion is one template-id,
+/// and shapes; for every other kind, a pair that passes. So each assertion is one template-id,
 /// which both compilers print beside the message.
 template <layer_problem Kind, std::size_t I, class L, class In>
 struct diagnosis {
-    using not_layer = layer_at<0, identity>;
+    using not_layer = layer_at<0, passing_layer>;
     using connect_from = network_input<shape<1>>;
     using connect_to = input_of_layer<0, shape<1>>;
-    using taking = layer_at<0, identity>;
+    using taking = layer_at<0, passing_layer>;
     using given = network_input<shape<1>>;
-    using working = layer_at<0, identity>;
+    using working = layer_at<0, passing_layer>;
     using received = input_of_layer<0, shape<1>>;
 };
 template <std::size_t I, class L, class In>
@@ -445,9 +462,10 @@ public:
     /// large network's activations need not live on the stack).
     template <class T, class X>
     static constexpr void forward_trace_into(const parameters<T>& p, const tensor<T, X>& x, activations_for<T, X>& a) {
-        // Through eval/, which splits a batch-sized copy between the kernel threads; nothing to
-        // copy when the caller loaded its input into the trace itself.
-        if (&a.input() != &x) eval::assign_to_fresh(a.input().data, x);
+        // Through eval/ (core/tensor.hpp's `evaluate_into`), which splits a batch-sized copy
+        // between the kernel threads; nothing to copy when the caller loaded its input into the
+        // trace itself.
+        if (&a.input() != &x) evaluate_into(detail::fresh_destination{}, a.input(), x);
         const auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
             if constexpr (fused_with_next<I>) {
                 // This layer writes the next one's output too (a dense layer and its ReLU).

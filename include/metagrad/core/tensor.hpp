@@ -7,7 +7,6 @@
 
 #include "metagrad/core/expression.hpp"
 #include "metagrad/core/shape.hpp"
-#include "metagrad/eval/assign.hpp"
 
 namespace metagrad {
 
@@ -18,6 +17,14 @@ namespace detail {
 /// not depend on the target, so code built for different instruction sets agrees on layouts.
 template <class T, std::size_t N>
 inline constexpr std::size_t storage_alignment = N * sizeof(T) >= 64 ? 64 : alignof(T);
+
+/// How a tensor is written from an expression is eval/'s business, not core/'s: a tensor's
+/// construction and assignment from an expression call `evaluate_into(destination, tensor,
+/// expression)`, which eval/assign.hpp defines in this namespace and argument-dependent lookup
+/// finds (through these tags) where the assignment is instantiated. The umbrella headers
+/// (`metagrad.hpp`, `constexpr.hpp`) include it.
+struct fresh_destination {};     // the tensor is being made: nothing to read it through
+struct existing_destination {};  // the expression may read the tensor it is assigned to
 }  // namespace detail
 
 /// A tensor of `T` with shape `S`, stored inline (row-major, no heap), usable in constant
@@ -67,7 +74,7 @@ struct tensor {
         // The expression assigned here has a different shape from the tensor it initializes.
         static_assert(shapes_agree<destination<S>, source<shape_of<E>>>,
                       "metagrad::tensor: an expression must have the shape of the tensor it is assigned to");
-        if constexpr (same_shape<S, shape_of<E>>) eval::assign_to_fresh(data, e);
+        if constexpr (same_shape<S, shape_of<E>>) evaluate_into(detail::fresh_destination{}, *this, e);
     }
 
     template <expression E>
@@ -76,7 +83,7 @@ struct tensor {
         // The expression assigned here has a different shape from the tensor it is assigned to.
         static_assert(shapes_agree<destination<S>, source<shape_of<E>>>,
                       "metagrad::tensor: an expression must have the shape of the tensor it is assigned to");
-        if constexpr (same_shape<S, shape_of<E>>) eval::assign(*this, e);
+        if constexpr (same_shape<S, shape_of<E>>) evaluate_into(detail::existing_destination{}, *this, e);
         return *this;
     }
 
@@ -116,7 +123,7 @@ struct tensor {
 
     friend constexpr bool operator==(const tensor&, const tensor&) = default;
 
-    // Memory layout seen by the run-time kernels (eval/): row-major over the last extent.
+    // Memory layout seen by the run-time kernels: row-major over the last extent.
     static constexpr std::size_t view_row_stride = S::last, view_column_stride = 1, view_size = S::size;
     constexpr const T* view_data() const { return data.data(); }
 

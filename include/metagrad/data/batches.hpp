@@ -14,6 +14,7 @@
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/data/dataset.hpp"
+#include "metagrad/eval/assign.hpp"
 #include "metagrad/init/random.hpp"
 
 namespace metagrad {

@@ -11,6 +11,7 @@
 #include "metagrad/core/elementwise.hpp"
 #include "metagrad/core/expression.hpp"
 #include "metagrad/core/reduce.hpp"
+#include "metagrad/core/tensor.hpp"
 #include "metagrad/eval/matmul_kernel.hpp"
 
 namespace metagrad::eval {
@@ -225,3 +226,15 @@ constexpr void subtract_scaled_product(Tensor& w, value_type_of<E> scale, const 
 }
 
 }  // namespace metagrad::eval
+
+namespace metagrad::detail {
+/// A tensor's construction and assignment from an expression (core/tensor.hpp), evaluated here.
+template <class T, class S, class E>
+constexpr void evaluate_into(fresh_destination, tensor<T, S>& out, const E& e) {
+    eval::assign_to_fresh(out.data, e);
+}
+template <class T, class S, class E>
+constexpr void evaluate_into(existing_destination, tensor<T, S>& out, const E& e) {
+    eval::assign(out, e);
+}
+}  // namespace metagrad::detail

@@ -14,6 +14,7 @@
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/core/transpose.hpp"
+#include "metagrad/eval/assign.hpp"
 #include "metagrad/eval/simd.hpp"
 
 namespace metagrad {

@@ -7,6 +7,7 @@
 #include "metagrad/core/layer.hpp"
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
+#include "metagrad/eval/assign.hpp"
 
 namespace metagrad {
 
