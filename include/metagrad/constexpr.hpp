@@ -22,6 +22,9 @@
 #include "metagrad/core/reduce.hpp"
 #include "metagrad/core/layer.hpp"
 #include "metagrad/core/parameters.hpp"
+#include "metagrad/core/network_shapes.hpp"
+#include "metagrad/core/network_checks.hpp"
+#include "metagrad/core/activations.hpp"
 #include "metagrad/core/network.hpp"
 #include "metagrad/core/summary.hpp"
 

@@ -1,8 +1,9 @@
 // metagrad: layers as types. This umbrella header includes every area, in dependency order.
 #pragma once
 
-// The network type first (it brings its own dependencies): the checks of a layer list live there,
-// and a header included from here is named in one "included from" line, not two.
+// The checks of a layer list first (they bring their own dependencies), then the network type:
+// a header included from here is named in one "included from" line, not two.
+#include "metagrad/core/network_checks.hpp"
 #include "metagrad/core/network.hpp"
 
 // Everything that works in constant evaluation: math, core, layers, losses, optimizers,
