@@ -349,6 +349,38 @@ BOOST_AUTO_TEST_CASE(the_pool_runs_jobs_alone_while_sharing_is_slower) {
     }
 }
 
+namespace {
+// A word whose loads follow a script: the value changes from `before` to `after` at load number
+// `change_at`, as if another thread stored it between two loads of the waiting thread. Its
+// `wait(v)` returns at once (the real one returns once the word is not v) and records a wait on
+// a value the waiter does not find busy: with nobody left to change the word, that wait would
+// never return.
+struct scripted_word {
+    unsigned before, after;
+    int change_at, loads = 0, waits = 0, hopeless_waits = 0;
+    unsigned load(std::memory_order) { return loads++ < change_at ? before : after; }
+    void wait(unsigned value, std::memory_order) {
+        ++waits;
+        if (value == after) ++hopeless_waits;
+    }
+};
+}  // namespace
+
+// The waiter sleeps only on a value it found busy, wherever the last change falls: a caller
+// that tested one load of its part counter and slept on another hung when the worker's last
+// increment came between the two (found on a busy machine).
+BOOST_AUTO_TEST_CASE(a_waiter_never_sleeps_on_a_value_it_did_not_test) {
+    int slept = 0;
+    for (int change_at = 0; change_at < 80; ++change_at) {
+        scripted_word word{1, 2, change_at};
+        const bool did_sleep = mg::detail::wait_while(std::chrono::nanoseconds(0), word, [](unsigned done) { return done != 2; });
+        BOOST_TEST(word.hopeless_waits == 0, "the word changed at load " << change_at);
+        BOOST_TEST(did_sleep == (word.waits > 0));
+        slept += did_sleep;
+    }
+    BOOST_TEST(slept > 0);  // the sleeping branch was reached (spinning ends after 32 rounds)
+}
+
 BOOST_AUTO_TEST_CASE(cpu_quotas_are_read_as_whole_cpus_rounded_down) {
     static_assert(mg::detail::cpu_max_threads("max 100000\n") == 0);
     static_assert(mg::detail::cpu_max_threads("200000 100000\n") == 2);

@@ -18,6 +18,38 @@
 namespace metagrad {
 
 namespace detail {
+inline void cpu_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#else
+    std::this_thread::yield();
+#endif
+}
+
+/// Spins while `busy(value)` holds for the word's value, for at most `spin`, then sleeps on the
+/// word until it no longer holds; true if it slept. The value tested and the value slept on are
+/// the same load: testing one load and sleeping on another slept forever when the last change
+/// fell between the two (a caller waiting for its last part, found hung beside two fuzzers).
+/// The clock is read every few dozen pauses: a pause lasts from a few to over a hundred cycles
+/// depending on the core. `Word` is a `std::atomic` (a scripted one in the tests).
+template <class Word, class Busy>
+bool wait_while(std::chrono::nanoseconds spin, Word& word, Busy busy) {
+    const auto until = std::chrono::steady_clock::now() + spin;
+    auto value = word.load(std::memory_order_acquire);
+    for (int round = 0; busy(value); ++round) {
+        if (round % 32 == 31 && std::chrono::steady_clock::now() >= until) {
+            do {
+                word.wait(value, std::memory_order_acquire);  // returns once the word is not `value`
+                value = word.load(std::memory_order_acquire);
+            } while (busy(value));
+            return true;
+        }
+        cpu_pause();
+        value = word.load(std::memory_order_acquire);
+    }
+    return false;
+}
+
 /// Workers that wait for a job and claim its parts, as the caller does. Nobody owns a part
 /// before claiming it, so a worker that the system has not run yet (a busy machine) delays
 /// nothing: the caller claims what is left and runs it itself. Waiting threads spin briefly (a
@@ -62,8 +94,7 @@ public:
         inside_part() = true;
         run_claimed_parts();
         inside_part() = false;
-        wait_while(caller_spin, [&] { return done_.load(std::memory_order_acquire) != parts; }, done_,
-                   [&] { return done_.load(std::memory_order_acquire); });
+        wait_while(caller_spin, done_, [parts](unsigned done) { return done != parts; });
     }
 
     /// The threads to share the kernel job that starts now between: all, or 1 while sharing
@@ -109,30 +140,6 @@ private:
         thread_local bool inside = false;
         return inside;
     }
-    static void pause() {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#else
-        std::this_thread::yield();
-#endif
-    }
-
-    // Spins while `busy()` for at most `spin`, then sleeps on `word` until `busy()` is false
-    // (`current()` reads the word); true if it slept. The clock is read every few dozen pauses: a
-    // pause lasts from a few to over a hundred cycles depending on the core.
-    template <class Busy, class Word, class Current>
-    static bool wait_while(std::chrono::nanoseconds spin, Busy busy, Word& word, Current current) {
-        const auto until = std::chrono::steady_clock::now() + spin;
-        for (int round = 0; busy(); ++round) {
-            if (round % 32 == 31 && std::chrono::steady_clock::now() >= until) {
-                while (busy()) word.wait(current(), std::memory_order_acquire);
-                return true;
-            }
-            pause();
-        }
-        return false;
-    }
-
     // The caller waits for parts that other threads have started: they end within a kernel's
     // granule unless that thread lost its core, and then sleeping gives the core to it.
     static constexpr std::chrono::microseconds caller_spin{50};
@@ -145,7 +152,7 @@ private:
         // is then seen at once.
         unsigned seen = 0;
         for (;;) {
-            wait_while(worker_spin, [&] { return jobs_.load(std::memory_order_acquire) == seen; }, jobs_, [&] { return seen; });
+            wait_while(worker_spin, jobs_, [seen](unsigned jobs) { return jobs == seen; });
             seen = jobs_.load(std::memory_order_acquire);
             if (stop_.load()) return;
             run_claimed_parts();
