@@ -55,9 +55,9 @@ bool wait_while(std::chrono::nanoseconds spin, Word& word, Busy busy) {
 /// nothing: the caller claims what is left and runs it itself. Waiting threads spin briefly (a
 /// training step hands out several jobs a millisecond, and a wake-up from sleep costs tens of
 /// microseconds) and then sleep, the caller too, so that a thread waiting for another that has no
-/// core gives its own core away instead of burning it. And where sharing a kind of job turns out
-/// slower than running it alone (a machine with more runnable threads than cores), the caller
-/// runs it alone (`sharing_judge`).
+/// core gives its own core away instead of burning it. And while sharing jobs is timed slower
+/// than running them alone (a machine with more runnable threads than cores), the kernels run
+/// them alone (`sharing_judge`, asked through `next_job_width`).
 class thread_pool {
 public:
     explicit thread_pool(unsigned workers) {
