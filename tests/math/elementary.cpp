@@ -90,6 +90,12 @@ BOOST_AUTO_TEST_CASE(runtime_float_against_cmath) {
     BOOST_TEST(worst_ulps<float>([](float x) { return math::sqrt(x); }, [](float x) { return std::sqrt(x); }, 0, 1e6) == 0);
 }
 
+// NaN passes through tanh and the logistic function in constant evaluation too, where clang
+// refuses to make a NaN by arithmetic (the logistic function once did that arithmetic).
+static_assert(math::sigmoid(std::numeric_limits<double>::quiet_NaN()) != math::sigmoid(std::numeric_limits<double>::quiet_NaN()));
+static_assert(math::tanh(std::numeric_limits<double>::quiet_NaN()) != math::tanh(std::numeric_limits<double>::quiet_NaN()));
+static_assert(math::sigmoid(-std::numeric_limits<double>::infinity()) == 0.0 && math::sigmoid(std::numeric_limits<double>::infinity()) == 1.0);
+
 BOOST_AUTO_TEST_CASE(runtime_special_values) {
     const double inf = std::numeric_limits<double>::infinity();
     const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -104,6 +110,9 @@ BOOST_AUTO_TEST_CASE(runtime_special_values) {
     BOOST_TEST(math::expm1(-inf) == -1.0);
     BOOST_TEST(math::tanh(inf) == 1.0);
     BOOST_TEST(math::tanh(-inf) == -1.0);
+    BOOST_TEST(std::isnan(math::tanh(nan)));
+    BOOST_TEST(std::isnan(math::sigmoid(nan)));
+    BOOST_TEST(std::isnan(math::sigmoid(std::numeric_limits<float>::quiet_NaN())));
     BOOST_TEST(std::isnan(math::sqrt(-1.0)));
     BOOST_TEST(math::exp(-745.0) == std::exp(-745.0));  // subnormal result
 }

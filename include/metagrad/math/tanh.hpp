@@ -17,8 +17,10 @@ constexpr double tanh(double x) {
 }
 
 /// The logistic function 1 / (1 + e^-x), never overflowing: for negative x it is computed as
-/// e^x / (1 + e^x).
+/// e^x / (1 + e^x). NaN gives NaN, returned before any arithmetic on it (clang refuses to make a
+/// NaN by arithmetic in constant evaluation).
 constexpr double sigmoid(double x) {
+    if (detail::is_nan(x)) return x;
     if (x >= 0) return 1.0 / (1.0 + exp(-x));
     const double e = exp(x);
     return e / (1.0 + e);
