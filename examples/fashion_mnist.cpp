@@ -3,6 +3,7 @@
 //   fashion_mnist [--data DIR] [--epochs N] [--seed S] [--log FILE.csv] [--plot FILE.svg]
 //                 [--checkpoint FILE] [--resume FILE] [--stop-after N]
 //                 [--train-samples N] [--validation-samples N] [--test-samples N] [--threads N]
+//                 [--learning-rate R]
 //
 // The data are Debian's dataset-fashion-mnist (IDX files, gzip) under DIR. The last 5,000
 // training images are held out for validation; the 10,000 test images are used once, at the end.
@@ -10,6 +11,8 @@
 // the uninterrupted run's, bit for bit), --stop-after interrupts a run on purpose. --threads sets
 // the threads the matrix kernels use (default: the CPUs this process may use, `available_threads()`:
 // its affinity mask and CPU quota; the results are the same bit for bit on any number).
+// --learning-rate sets Adam's rate at the start of the cosine schedule (default 0.001; it decays to
+// a hundredth of it): one far too large makes training diverge, which stops with the step named.
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -44,6 +47,7 @@ struct options {
     std::size_t validation_samples = 5000;
     std::size_t test_samples = 0;  // use only the first N test images (0: all)
     std::size_t threads = mg::available_threads();
+    double learning_rate = 1e-3;
 };
 
 // A count or a seed: decimal digits only, as many as fit in 64 bits. std::stoull would skip
@@ -60,6 +64,18 @@ static std::uint64_t whole_number(const std::string& flag, const std::string& va
         std::exit(2);
     }
     return n;
+}
+
+// A learning rate: a positive, finite decimal number ("0.001", "1e-3"), nothing after it.
+static double positive_number(const std::string& flag, const std::string& value) {
+    double x = 0;
+    const char* end = value.data() + value.size();
+    const auto [stop, error] = std::from_chars(value.data(), end, x);
+    if (value.empty() || error != std::errc{} || stop != end || !(x > 0) || x > 1e300) {
+        std::cerr << "fashion_mnist: " << flag << " needs a positive number, not '" << value << "'\n";
+        std::exit(2);
+    }
+    return x;
 }
 
 static options parse(int argc, char** argv) {
@@ -84,6 +100,7 @@ static options parse(int argc, char** argv) {
         else if (flag == "--validation-samples") o.validation_samples = number();
         else if (flag == "--test-samples") o.test_samples = number();
         else if (flag == "--threads") o.threads = number();
+        else if (flag == "--learning-rate") o.learning_rate = positive_number(flag, value);
         else {
             std::cerr << "fashion_mnist: unknown option " << flag << " (the options are listed at the top of examples/fashion_mnist.cpp)\n";
             std::exit(2);
@@ -138,10 +155,10 @@ int main(int argc, char** argv) try {
     // [model]
     // 235,146 parameters and Adam's two moments: on the heap, made once.
     auto parameters = std::make_unique<network::parameters<float>>();
-    auto optimizer = std::make_unique<mg::adam<network, float>>(mg::adam_options<float>{.learning_rate = 1e-3f});
+    auto optimizer = std::make_unique<mg::adam<network, float>>(mg::adam_options<float>{.learning_rate = static_cast<float>(o.learning_rate)});
     auto memory = std::make_unique<mg::training_memory<network, float, batch_size>>();
     const std::size_t steps_per_epoch = train.size() / batch_size;
-    const mg::cosine_decay schedule{.initial = 1e-3, .final = 1e-5, .steps = o.epochs * steps_per_epoch};
+    const mg::cosine_decay schedule{.initial = o.learning_rate, .final = o.learning_rate / 100, .steps = o.epochs * steps_per_epoch};
 
     mg::random_generator init(o.seed);
     mg::initialize(*parameters, mg::he_uniform{}, init);
