@@ -38,6 +38,12 @@ typename Net::template parameters<T> random_parameters() {
     return p;
 }
 
+/// Random values in the layers' state, all positive (batch norm's running variance must be).
+template <class P>
+void randomize_state(P& p) {
+    metagrad::for_each_state_tensor([](auto& s) { for (auto& v : s) v = 1 + random_value<typename P::value_type>() / 2; }, p);
+}
+
 /// l = <prediction, target>: its gradient is the target, so a random target seeds a backward
 /// pass with a random vector (the general vector-Jacobian product).
 struct probe_loss {

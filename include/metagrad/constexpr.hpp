@@ -20,6 +20,9 @@
 #include "metagrad/core/reshape.hpp"
 #include "metagrad/core/broadcast.hpp"
 #include "metagrad/core/reduce.hpp"
+#include "metagrad/core/context.hpp"
+#include "metagrad/core/layer_io.hpp"
+#include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/layer.hpp"
 #include "metagrad/core/parameters.hpp"
 #include "metagrad/core/network_shapes.hpp"
@@ -30,7 +33,9 @@
 
 // layers: one per header
 #include "metagrad/layers/activation.hpp"
+#include "metagrad/layers/batch_norm.hpp"
 #include "metagrad/layers/dense.hpp"
+#include "metagrad/layers/dropout.hpp"
 #include "metagrad/layers/identity.hpp"
 #include "metagrad/layers/leaky_relu.hpp"
 #include "metagrad/layers/relu.hpp"

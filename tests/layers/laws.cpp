@@ -45,7 +45,13 @@ using layer_cases = boost::mpl::list<
     layer_case<mg::tanh_layer, mg::shape<6>, double, mg::shape<6>>,
     layer_case<mg::tanh_layer, mg::shape<2, 5>, float, mg::shape<2, 5>>,
     layer_case<mg::softmax, mg::shape<5>, double, mg::shape<5>>,
-    layer_case<mg::softmax, mg::shape<3>, float, mg::shape<3>>>;
+    layer_case<mg::softmax, mg::shape<3>, float, mg::shape<3>>,
+    layer_case<mg::dropout<>, mg::shape<6>, double, mg::shape<6>>,
+    layer_case<mg::dropout<std::ratio<1, 5>>, mg::shape<3, 4>, float, mg::shape<3, 4>>,
+    // Batch norm trains on the batch's statistics: its cases have several values per feature
+    // in a sample (spatial axes before the features), so one sample can train too.
+    layer_case<mg::batch_norm<>, mg::shape<3, 4>, double, mg::shape<3, 4>>,
+    layer_case<mg::batch_norm<std::ratio<1, 4>, std::ratio<1, 1000>>, mg::shape<2, 2, 3>, float, mg::shape<2, 2, 3>>>;
 
 constexpr std::size_t batch = 3;
 
@@ -86,32 +92,37 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(runtime_dot_product_test, C, layer_cases) {
     const auto w = random_tensor<double, typename net::output_shape>();
     const double h = 1e-6;
     const mg::tensor<double, S> x_up = x + h * v, x_down = x - h * v;
-    const double jv_w = mg::dot((net::forward(p, x_up) - net::forward(p, x_down)) / (2 * h), w);
+    // Both sides in training mode (dropout's mask, batch norm's batch statistics).
+    const double jv_w = mg::dot((net::template forward<mg::training_mode>(p, x_up) - net::template forward<mg::training_mode>(p, x_down)) / (2 * h), w);
     const auto g = net::backward(p, net::forward_trace(p, x), w);
     const double v_jtw = mg::dot(v, g.activations.input());
     BOOST_TEST(jv_w == v_jtw, boost::test_tools::tolerance(1e-8));
 }
 
-// A batch is its samples side by side: outputs row by row, input gradients row by row, and the
-// parameter gradients summed over rows.
+// In inference a batch is its samples side by side: outputs row by row, input gradients row by
+// row, and the parameter gradients summed over rows. (In training, dropout's mask and batch
+// norm's statistics are the batch's own.)
 BOOST_AUTO_TEST_CASE_TEMPLATE(runtime_batch_is_samples_side_by_side, C, layer_cases) {
     using T = double;
     using net = typename C::net;
     using S = typename C::sample_shape;
     using O = typename net::output_shape;
-    const auto p = random_parameters<net, T>();
+    using inference = mg::inference_mode;
+    auto p = random_parameters<net, T>();
+    randomize_state(p);
     const auto xb = random_tensor<T, mg::batch_of<batch, S>>(0.05);
     const auto wb = random_tensor<T, mg::batch_of<batch, O>>();
-    const auto gb = net::backward(p, net::forward_trace(p, xb), wb);
+    const auto gb = net::template backward<inference>(p, net::template forward_trace<inference>(p, xb), wb);
     const auto yb = net::forward(p, xb);
     typename net::template parameters<T> summed;
+    mg::for_each_tensor([](auto& t) { t = {}; }, summed);  // batch norm's scale starts at 1
     for (std::size_t r = 0; r < batch; ++r) {
         mg::tensor<T, S> x;
         mg::tensor<T, O> w;
         for (std::size_t i = 0; i < S::size; ++i) x[i] = xb[r * S::size + i];
         for (std::size_t i = 0; i < O::size; ++i) w[i] = wb[r * O::size + i];
         const auto y = net::forward(p, x);
-        const auto g = net::backward(p, net::forward_trace(p, x), w);
+        const auto g = net::template backward<inference>(p, net::template forward_trace<inference>(p, x), w);
         for (std::size_t i = 0; i < O::size; ++i) BOOST_TEST(y[i] == yb[r * O::size + i], boost::test_tools::tolerance(1e-14));
         for (std::size_t i = 0; i < S::size; ++i)
             BOOST_TEST(g.activations.input()[i] == gb.activations.input()[r * S::size + i], boost::test_tools::tolerance(1e-14));
@@ -176,8 +187,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(runtime_nan_in_the_input_reaches_the_output, C, la
 }
 
 // NaN in dl/dy gives NaN in that sample's dl/dx (0 * NaN is NaN: a zero derivative does not hide
-// it) and in the parameters' gradients, and leaves the other samples' dl/dx as they were.
-BOOST_AUTO_TEST_CASE_TEMPLATE(runtime_nan_in_the_output_gradient_reaches_the_input_gradient, C, layer_cases) {
+// it) and in the parameters' gradients; in inference it leaves the other samples' dl/dx as they
+// were (in training, batch norm's dl/dx gathers the whole batch: NaN reaches every sample).
+template <class Mode, class C>
+void check_nan_in_the_output_gradient() {
     using T = typename C::value_type;
     using net = typename C::net;
     using S = typename C::sample_shape;
@@ -188,11 +201,14 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(runtime_nan_in_the_output_gradient_reaches_the_inp
     auto bad = w;
     for (std::size_t r = 0; r < law_batch; ++r)
         if (touched(r)) bad[r * O::size + touched_feature<O::size>(r)] = std::numeric_limits<T>::quiet_NaN();
-    const auto trace = net::forward_trace(p, x);
-    const auto g = net::backward(p, trace, w), g_bad = net::backward(p, trace, bad);
-    for (std::size_t r = 0; r < law_batch; ++r)
-        BOOST_TEST((touched(r) ? row_has_nan(g_bad.activations.input(), r) : rows_equal(g.activations.input(), g_bad.activations.input(), r)),
-                   "row " << r);
+    const auto trace = net::template forward_trace<Mode>(p, x);
+    const auto g = net::template backward<Mode>(p, trace, w), g_bad = net::template backward<Mode>(p, trace, bad);
+    for (std::size_t r = 0; r < law_batch; ++r) {
+        if (touched(r))
+            BOOST_TEST(row_has_nan(g_bad.activations.input(), r), "row " << r);
+        else if constexpr (std::is_same_v<Mode, mg::inference_mode>)
+            BOOST_TEST(rows_equal(g.activations.input(), g_bad.activations.input(), r), "row " << r);
+    }
     std::size_t tensors = 0, tensors_with_nan = 0;
     mg::for_each_tensor(
         [&](const auto& t) {
@@ -203,6 +219,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(runtime_nan_in_the_output_gradient_reaches_the_inp
         },
         g_bad.parameters);
     BOOST_TEST(tensors_with_nan == tensors);
+}
+BOOST_AUTO_TEST_CASE_TEMPLATE(runtime_nan_in_the_output_gradient_reaches_the_input_gradient, C, layer_cases) {
+    check_nan_in_the_output_gradient<mg::inference_mode, C>();
+    check_nan_in_the_output_gradient<mg::training_mode, C>();
 }
 
 // Infinities and NaN in a batch give, row by row, what the layer gives each sample alone (a
@@ -386,3 +406,7 @@ static_assert(compile_time_gradcheck<mg::sigmoid, mg::shape<4>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::tanh_layer, mg::shape<4>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::softmax, mg::shape<4>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::identity, mg::shape<4>>() < 1e-8);
+static_assert(compile_time_gradcheck<mg::dropout<>, mg::shape<6>>() < 1e-8);
+static_assert(compile_time_gradcheck<mg::dropout<std::ratio<1, 3>>, mg::shape<3>, mg::shape<2, 3>>() < 1e-8);
+static_assert(compile_time_gradcheck<mg::batch_norm<>, mg::shape<3>, mg::shape<4, 3>>() < 1e-7);  // batch-coupled
+static_assert(compile_time_gradcheck<mg::batch_norm<>, mg::shape<2, 2, 2>>() < 1e-7);

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "metagrad/core/context.hpp"
 #include "metagrad/core/parameters.hpp"
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/init/random.hpp"
@@ -105,7 +106,9 @@ constexpr T max_scaled_error(const network_parameters<Net, T>& a, const network_
 ///     static_assert(metagrad::gradcheck(params, x, y, metagrad::squared_error{}) < 1e-6);
 ///
 /// Costs 2 forward passes per parameter and input element. Avoid points where a ReLU input is
-/// within `step` of 0, where a finite difference straddles the kink.
+/// within `step` of 0, where a finite difference straddles the kink. Every pass runs in training
+/// mode with the same random numbers (one dropout mask), and batch norm on the batch's
+/// statistics, so the loss differentiated is the one training descends.
 template <class Net, class T, class X, class Y, class Loss>
 constexpr T gradcheck(const network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y, Loss,
                       T step = default_step<T>) {
@@ -113,9 +116,9 @@ constexpr T gradcheck(const network_parameters<Net, T>& p, const tensor<T, X>& x
     const auto generated = Net::backward(p, trace, Loss::gradient(trace.output(), y));
 
     const auto loss_at_parameters = [&](const network_parameters<Net, T>& q) {
-        return Loss::value(Net::forward(q, x), y);
+        return Loss::value(Net::template forward<training_mode>(q, x), y);
     };
-    const auto loss_at_input = [&](const tensor<T, X>& x2) { return Loss::value(Net::forward(p, x2), y); };
+    const auto loss_at_input = [&](const tensor<T, X>& x2) { return Loss::value(Net::template forward<training_mode>(p, x2), y); };
 
     const T parameter_error = max_scaled_error(generated.parameters, numeric_gradient(loss_at_parameters, p, step));
     const T input_error = max_scaled_error(generated.activations.input(), numeric_gradient(loss_at_input, x, step));
@@ -159,9 +162,9 @@ constexpr T directional_gradcheck(const network_parameters<Net, T>& p, const ten
             shift(x_moved, generated.activations.input());
         };
         move(step, true);
-        const T up = Loss::value(Net::forward(moved, x_moved), y);
+        const T up = Loss::value(Net::template forward<training_mode>(moved, x_moved), y);
         move(-2 * step, false);
-        const T down = Loss::value(Net::forward(moved, x_moved), y);
+        const T down = Loss::value(Net::template forward<training_mode>(moved, x_moved), y);
         move(step, false);
         const T error = detail::scaled_error(along, (up - down) / (2 * step));
         worst = error > worst ? error : worst;

@@ -8,6 +8,7 @@
 #include <boost/hana/at.hpp>
 #include <boost/hana/tuple.hpp>
 
+#include "metagrad/core/context.hpp"
 #include "metagrad/core/network_shapes.hpp"
 #include "metagrad/core/tensor.hpp"
 
@@ -32,6 +33,35 @@ struct activations {
     constexpr const auto& input() const { return get<0>(); }
     constexpr auto& output() { return get<sizeof...(Shapes) - 1>(); }
     constexpr const auto& output() const { return get<sizeof...(Shapes) - 1>(); }
+};
+
+/// What a forward pass leaves for its backward pass: every activation (`Tensors`, an
+/// `activations`), each layer's cache, the layers' state after the pass (in training, where
+/// layers update it; a step commits it to the parameters once it has succeeded), and the key of
+/// the pass's random numbers. A workspace holds one, allocated once.
+template <class Tensors, class Caches, class States>
+struct network_trace : Tensors {
+    using tensors_type = Tensors;
+    Caches caches{};
+    States states{};
+    random_key key{};
+
+    template <std::size_t I>
+    constexpr auto& cache() {
+        return boost::hana::at_c<I>(caches);
+    }
+    template <std::size_t I>
+    constexpr const auto& cache() const {
+        return boost::hana::at_c<I>(caches);
+    }
+    template <std::size_t I>
+    constexpr auto& state() {
+        return boost::hana::at_c<I>(states);
+    }
+    template <std::size_t I>
+    constexpr const auto& state() const {
+        return boost::hana::at_c<I>(states);
+    }
 };
 
 /// Whether a backward pass computes dl/d(input) (gradient checks, adversarial inputs) or skips

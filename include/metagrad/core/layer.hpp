@@ -1,4 +1,4 @@
-// metagrad::layer: what a layer type must describe, and the parameter-less layers' parameters.
+// metagrad::layer: what a layer type must describe.
 #pragma once
 
 #include <concepts>
@@ -6,19 +6,12 @@
 #include <string_view>
 #include <type_traits>
 
-#include "metagrad/core/fields.hpp"
+#include "metagrad/core/layer_io.hpp"
+#include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
 
 namespace metagrad {
-
-/// The parameters of a layer that has none (activations). Every parameter struct lists its
-/// tensors once, as (name, member) pairs in `fields` (core/fields.hpp), which is all the
-/// framework needs to update, zero, count, compare and save them.
-struct no_parameters {
-    static constexpr auto fields = metagrad::fields();
-    friend constexpr bool operator==(const no_parameters&, const no_parameters&) = default;
-};
 
 namespace detail {
 template <class L>
@@ -39,45 +32,31 @@ struct probe_shape<L> {
 };
 }  // namespace detail
 
-/// `L` is a layer that can take inputs of (sample or batch) shape `S`: it names its output shape
-/// and parameter type for `S`, and has a forward pass and a backward pass (vector-Jacobian
-/// product) of the expected signatures:
+/// `L` is a layer that can take samples of shape `S`: it names its output shape for `S` and has a forward and a backward pass, in one of two forms. The io form
+/// (core/layer_io.hpp, core/context.hpp) is the whole contract:
 ///
 ///     template <class S> using output_shape = ...;                  // shape algebra
-///     template <class T, class S> using parameters = ...;           // no_parameters if none
+///     template <class T, class S> using parameters = ...;           // optional: no_parameters
+///     template <class T, class S> using state = ...;                // optional: no_state
+///     template <class T, class S, std::size_t B> using cache = ...; // optional: no_cache
+///     static constexpr void forward(const auto& ctx, const auto& io);   // io.y from io.x
+///     static constexpr void backward(const auto& ctx, const auto& io);  // io.dl_dparameters, io.dl_dx
+///
+/// and a layer that needs neither state, cache nor context may write the value-returning
+/// shorthand instead:
+///
 ///     static tensor<T, output_shape<S>> forward(const P&, const tensor<T, S>& x);
 ///     static tensor<T, S> backward(const P&, const tensor<T, S>& x,
 ///                                  const tensor<T, output_shape<S>>& y,
 ///                                  const tensor<T, output_shape<S>>& dl_dy, P& dl_dp);
 ///
-/// `backward` returns dl/dx and writes dl/dp. Parameters depend on the sample shape only, so a
-/// batch (a leading extent) reuses them. See `examples/custom_layer.cpp`.
-///
-/// A layer may also write its results into tensors the network owns, which spares a copy of
-/// every batch-sized result (`y` and `dl_dx` are never operands). It says so by naming itself:
-///
-///     using writes_into = my_layer;
-///     static void forward_into(const P&, const tensor<T, S>& x, tensor<T, output_shape<S>>& y);
-///     static void backward_into(const P&, x, y, dl_dy, P& dl_dp, tensor<T, S>& dl_dx);
-///
-/// A class derived from such a layer inherits a `writes_into` that names its base, so one that
-/// overrides `forward` or `backward` gets its own passes used, not the inherited `_into` ones.
+/// where `backward` returns dl/dx and writes dl/dp. Parameters depend on the sample shape only,
+/// so a batch reuses them. Optional run-time passes are declared in `provides`
+/// (core/layer_traits.hpp). See `examples/custom_layer.cpp` and docs/layers.md.
 template <class L, class S>
-concept layer_for =
-    shape_type<S> &&
-    requires {
-        typename L::template output_shape<S>;
-        typename L::template parameters<double, S>;
-    } &&
-    requires(const typename L::template parameters<double, S>& p, typename L::template parameters<double, S>& dp,
-             const tensor<double, S>& x, const tensor<double, typename L::template output_shape<S>>& y) {
-        { L::forward(p, x) } -> std::same_as<tensor<double, typename L::template output_shape<S>>>;
-        { L::backward(p, x, y, y, dp) } -> std::same_as<tensor<double, S>>;
-    };
-
-/// Whether the network may call `L::forward_into` and `L::backward_into` (see above).
-template <class L>
-concept writes_into = requires { typename L::writes_into; } && std::is_same_v<typename L::writes_into, L>;
+concept layer_for = shape_type<S> &&
+                    requires { typename L::template output_shape<S>; } &&
+                    detail::passes_exist<L, double, S>;
 
 /// `L` is a layer type (checked on its own input shape, or on a vector if it has none).
 template <class L>

@@ -11,7 +11,10 @@
 #include <boost/hana/tuple.hpp>
 
 #include "metagrad/core/activations.hpp"
+#include "metagrad/core/context.hpp"
 #include "metagrad/core/layer.hpp"
+#include "metagrad/core/layer_io.hpp"
+#include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/network_checks.hpp"
 #include "metagrad/core/network_shapes.hpp"
 #include "metagrad/core/parameters.hpp"
@@ -21,56 +24,42 @@
 namespace metagrad {
 
 namespace detail {
-/// One layer's parameters, or none where the layer could not be placed (already diagnosed).
+/// One layer's parameters, state and cache, or none where the layer could not be placed (already
+/// diagnosed).
 template <class L, class T, class S>
-struct parameters_at {
-    using type = no_parameters;
+struct parts_at {
+    using parameters = no_parameters;
+    using state = no_state;
+    template <std::size_t B>
+    using cache = no_cache;
 };
 template <class L, class T, class S>
     requires layer_works<L, S>
-struct parameters_at<L, T, S> {
-    using type = typename L::template parameters<T, S>;
+struct parts_at<L, T, S> {
+    using parameters = layer_parameters<L, T, S>;
+    using state = layer_state<L, T, S>;
+    template <std::size_t B>
+    using cache = layer_cache<L, T, S, B>;
 };
 
 template <class T, class Shapes, class LayerTuple, class Sequence>
-struct parameter_tuple_of;
+struct part_tuples_of;
 template <class T, class Shapes, class... L, std::size_t... I>
-struct parameter_tuple_of<T, Shapes, std::tuple<L...>, std::index_sequence<I...>> {
-    using type = boost::hana::tuple<typename parameters_at<L, T, std::tuple_element_t<I, Shapes>>::type...>;
+struct part_tuples_of<T, Shapes, std::tuple<L...>, std::index_sequence<I...>> {
+    using parameters = boost::hana::tuple<typename parts_at<L, T, std::tuple_element_t<I, Shapes>>::parameters...>;
+    using states = boost::hana::tuple<typename parts_at<L, T, std::tuple_element_t<I, Shapes>>::state...>;
+    template <std::size_t B>
+    using caches = boost::hana::tuple<typename parts_at<L, T, std::tuple_element_t<I, Shapes>>::template cache<B>...>;
 };
 
-// A layer's passes written into tensors the network owns: `forward_into` and `backward_into`
-// where the layer has them (no temporary, no copy of a batch-sized tensor), otherwise the
-// value-returning `forward` and `backward` every layer has.
-template <class L, class P, class X, class Y>
-constexpr void layer_forward_into(const P& p, const X& x, Y& y) {
-    if constexpr (writes_into<L>)
-        L::forward_into(p, x, y);
-    else
-        y = L::forward(p, x);
-}
-// Whether layer L (a dense layer) applies activation A, the layer after it, in its own kernel:
-// A says its `value` works on vectors, L can write both outputs at once. Both must declare
-// `writes_into` themselves: a class derived from either, which may override its passes, keeps
-// them.
+// Whether layer L (a dense layer) applies activation A, the layer after it, in its own kernel,
+// and whether it takes the gradient through activation A, the layer before it, in its
+// input-gradient kernel: both declare the hooks themselves (a class derived from either, which
+// may override its passes, keeps them).
 template <class L, class A>
-concept applies_next_activation = writes_into<L> && writes_into<A> && requires { requires A::fuses_into_products; } &&
-                                  requires { &L::template forward_activated_into<A, float, shape<1>, no_parameters>; };
-
-// Whether layer L (a dense layer) takes the gradient through activation A, the layer before
-// it, in its input-gradient kernel: A says its `derivative` works on vectors, L can write both
-// gradients at once. As above, both must declare `writes_into` themselves.
+concept applies_next_activation = declares_hook<L, activation_after_hook> && declares_hook<A, vector_maths_hook>;
 template <class L, class A>
-concept passes_back_through = writes_into<L> && writes_into<A> && requires { requires A::fuses_into_products; } &&
-                              requires { &L::template input_gradient_through<A, float, shape<1>, no_parameters>; };
-
-template <class L, class P, class X, class Y>
-constexpr void layer_backward_into(const P& p, const X& x, const Y& y, const Y& dl_dy, P& dl_dp, X& dl_dx) {
-    if constexpr (writes_into<L>)
-        L::backward_into(p, x, y, dl_dy, dl_dp, dl_dx);
-    else
-        dl_dx = L::backward(p, x, y, dl_dy, dl_dp);
-}
+concept passes_back_through = declares_hook<L, gradient_through_activation_hook> && declares_hook<A, vector_maths_hook>;
 }  // namespace detail
 
 template <class InputShape, class... Layers>
@@ -123,18 +112,30 @@ public:
         problem.kind == detail::layer_problem::none && !std::is_same_v<InputShape, detail::unknown_shape>;
 
     template <class T>
-    using parameter_tuple =
-        typename detail::parameter_tuple_of<T, shapes, std::tuple<Layers...>, std::make_index_sequence<depth>>::type;
+    using parameter_tuple = typename detail::part_tuples_of<T, shapes, std::tuple<Layers...>, std::make_index_sequence<depth>>::parameters;
+    template <class T>
+    using state_tuple = typename detail::part_tuples_of<T, shapes, std::tuple<Layers...>, std::make_index_sequence<depth>>::states;
 
     template <class T>
     using parameters = network_parameters<network, T>;
 
-    /// The number of scalar parameters (the same for every element type).
+    /// The number of scalar parameters (the same for every element type; state not counted).
     static constexpr std::size_t parameter_count = detail::total_scalars<parameter_tuple<float>>::value;
+
+    /// Whether some layer carries state (which a training step then commits).
+    static constexpr bool has_state = detail::total_scalars<state_tuple<float>>::value > 0;
 
     /// The activations of a forward pass on input shape `X` (sample or batch).
     template <class T, class X>
     using activations_for = typename detail::activations_of<T, X, InputShape, shapes>::type;
+
+    /// What a forward pass on input shape `X` leaves for the backward pass: the activations, each
+    /// layer's cache and the state after the pass (`network_trace`).
+    template <class T, class X>
+    using trace_for = network_trace<activations_for<T, X>,
+                                    typename detail::part_tuples_of<T, shapes, std::tuple<Layers...>, std::make_index_sequence<depth>>::
+                                        template caches<batch_extent<X, InputShape>>,
+                                    state_tuple<T>>;
 
     /// The sub-network of layers [Begin, End), taking what layer Begin takes.
     template <std::size_t Begin, std::size_t End>
@@ -142,19 +143,21 @@ public:
     using slice = typename detail::slice_of<shape_at<Begin>, std::tuple<Layers...>, Begin,
                                             std::make_index_sequence<End - Begin>>::type;
 
-    /// The parameters of `slice<Begin, End>`, copied out of `p`.
+    /// The parameters and state of `slice<Begin, End>`, copied out of `p`.
     template <std::size_t Begin, std::size_t End, class T>
     static constexpr auto slice_parameters(const parameters<T>& p) {
         typename slice<Begin, End>::template parameters<T> out;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            ((out.template layer<I>() = p.template layer<Begin + I>()), ...);
+            ((out.template layer<I>() = p.template layer<Begin + I>(), out.template state<I>() = p.template state<Begin + I>()), ...);
         }(std::make_index_sequence<End - Begin>{});
         return out;
     }
 
-    /// Runs every layer and keeps every activation (what a backward pass needs).
-    template <class T, class X>
-    static constexpr auto forward_trace(const parameters<T>& p, const tensor<T, X>& x) {
+    /// Runs every layer in `Mode` (training by default: this is the pass a backward pass
+    /// follows) and keeps what the backward pass needs (`trace_for`). `key` keys the pass's
+    /// random numbers (dropout's masks).
+    template <class Mode = training_mode, class T, class X>
+    static constexpr auto forward_trace(const parameters<T>& p, const tensor<T, X>& x, random_key key = {}) {
         if constexpr (!valid) {
             return invalid_network<T>{};
         } else {
@@ -162,28 +165,43 @@ public:
             static_assert(input_fits<network_takes<InputShape>, argument_given<X>>,
                           "metagrad::network: the input must be a sample of the network's input shape or a batch of them");
             if constexpr (input_fits<network_takes<InputShape>, argument_given<X>>) {
-                activations_for<T, X> a;
-                forward_trace_into(p, x, a);
+                trace_for<T, X> a;
+                forward_trace_into<Mode>(p, x, a, key);
                 return a;
             }
         }
     }
 
-    /// `forward_trace` into activations the caller owns (a workspace allocated once, so that a
-    /// large network's activations need not live on the stack).
-    template <class T, class X>
-    static constexpr void forward_trace_into(const parameters<T>& p, const tensor<T, X>& x, activations_for<T, X>& a) {
+    /// `forward_trace` into a trace the caller owns (a workspace allocated once, so that a large
+    /// network's activations need not live on the stack). In training, layers update the trace's
+    /// copy of the state (`a.states`), not `p`'s: a step commits it once it has succeeded.
+    template <class Mode = training_mode, class T, class X>
+    static constexpr void forward_trace_into(const parameters<T>& p, const tensor<T, X>& x, trace_for<T, X>& a,
+                                             random_key key = {}) {
         // Through eval/ (core/tensor.hpp's `evaluate_into`), which splits a batch-sized copy
         // between the kernel threads; nothing to copy when the caller loaded its input into the
         // trace itself.
         if (&a.input() != &x) evaluate_into(detail::fresh_destination{}, a.input(), x);
+        constexpr bool training = std::is_same_v<Mode, training_mode>;
+        if constexpr (training && has_state) a.states = p.states;
+        a.key = key;
+        const pass_context<batch_extent<X, InputShape>, Mode> ctx{key, 0};
         const auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
             if constexpr (fused_with_next<I>) {
                 // This layer writes the next one's output too (a dense layer and its ReLU).
                 layer_type<I>::template forward_activated_into<layer_type<I + 1>>(p.template layer<I>(), a.template get<I>(),
                                                                                   a.template get<I + 1>(), a.template get<I + 2>());
             } else if constexpr (!fused_with_previous<I>) {
-                detail::layer_forward_into<layer_type<I>>(p.template layer<I>(), a.template get<I>(), a.template get<I + 1>());
+                using L = layer_type<I>;
+                using io_type = forward_io_for<L, T, shape_at<I>, typename std::remove_cvref_t<decltype(a.template get<I>())>::shape_type, Mode>;
+                auto& state = [&]() -> auto& {
+                    if constexpr (training)
+                        return a.template state<I>();
+                    else
+                        return p.template state<I>();
+                }();
+                detail::run_forward<L>(ctx.at_layer(I), io_type{a.template get<I>(), a.template get<I + 1>(), p.template layer<I>(),
+                                                                state, a.template cache<I>()});
             }
         };
         [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -192,49 +210,51 @@ public:
         }(std::make_index_sequence<depth>{});
     }
 
-    /// The network's output for `x` (a sample or a batch). It keeps every activation on the way,
-    /// as `forward_trace` does: an inference path with two buffers belongs to the run-time kernels.
-    template <class T, class X>
-    static constexpr auto forward(const parameters<T>& p, const tensor<T, X>& x) {
+    /// The network's output for `x` (a sample or a batch), in `Mode` (inference by default:
+    /// dropout off, batch norm on its running statistics). It keeps every activation on the
+    /// way, as `forward_trace` does: an inference path with two buffers is `predictor`'s.
+    template <class Mode = inference_mode, class T, class X>
+    static constexpr auto forward(const parameters<T>& p, const tensor<T, X>& x, random_key key = {}) {
         if constexpr (!valid)
             return invalid_network<T>{};
         else
-            return forward_trace(p, x).output();
+            return forward_trace<Mode>(p, x, key).output();
     }
 
-    /// The backward pass: from dl/d(output), the gradients of every parameter and activation.
-    /// Generated as a reverse fold over the layers; each layer's vector-Jacobian product feeds
-    /// the one before it.
-    template <class T, class... S>
-    static constexpr auto backward(const parameters<T>& p, const activations<T, S...>& a,
+    /// The backward pass: from dl/d(output), the gradients of every parameter and activation,
+    /// after a forward pass in `Mode` that left `a`. Generated as a reverse fold over the layers;
+    /// each layer's vector-Jacobian product feeds the one before it.
+    template <class Mode = training_mode, class T, class Caches, class States, class... S>
+    static constexpr auto backward(const parameters<T>& p, const network_trace<activations<T, S...>, Caches, States>& a,
                                    const tensor<T, std::tuple_element_t<depth, std::tuple<S...>>>& dl_doutput) {
         gradients<parameters<T>, activations<T, S...>> g;
-        backward_into(p, a, dl_doutput, g);
+        backward_into<input_gradient::compute, Mode>(p, a, dl_doutput, g);
         return g;
     }
 
     /// `backward` into gradients the caller owns. With `input_gradient::skip`, the gradients of
-    /// activations before the first layer with parameters are left as they were, and that layer,
-    /// if it can compute its parameter gradients alone (`backward_parameters`), does only that:
-    /// training never needs them.
-    template <input_gradient Input = input_gradient::compute, class T, class... S>
-    static constexpr void backward_into(const parameters<T>& p, const activations<T, S...>& a,
+    /// activations before the first layer with parameters are left as they were, and that layer
+    /// is asked for its parameter gradients only (`io.wants_input_gradient` false): training
+    /// never needs them.
+    template <input_gradient Input = input_gradient::compute, class Mode = training_mode, class T, class Caches, class States,
+              class... S>
+    static constexpr void backward_into(const parameters<T>& p, const network_trace<activations<T, S...>, Caches, States>& a,
                                         const tensor<T, std::tuple_element_t<depth, std::tuple<S...>>>& dl_doutput,
                                         gradients<parameters<T>, activations<T, S...>>& g) {
-        backward_steps<Input>(p, a, dl_doutput, g, no_update{});
+        backward_steps<Input, Mode>(p, a, dl_doutput, g, no_update{});
     }
 
     /// The backward pass of a training step with plain SGD, the step fused in: each layer's
     /// parameters take their step p <- p - learning_rate * dl/dp as soon as the layer has computed
     /// its input gradient (from the parameters before the step), while they are still in cache.
-    /// A layer with `backward_sgd_into` (dense) takes the step inside its weight-gradient kernel,
-    /// and its parameter gradients are never stored in `g`; other layers' are. Input gradients
-    /// before the first layer with parameters are skipped, as with `input_gradient::skip`.
-    template <class T, class... S>
-    static constexpr void backward_sgd_into(parameters<T>& p, const activations<T, S...>& a,
+    /// A layer that declares `sgd_step_hook` (dense) takes the step inside its weight-gradient
+    /// kernel, and its parameter gradients are never stored in `g`; other layers' are. Input
+    /// gradients before the first layer with parameters are skipped, as with `input_gradient::skip`.
+    template <class T, class Caches, class States, class... S>
+    static constexpr void backward_sgd_into(parameters<T>& p, const network_trace<activations<T, S...>, Caches, States>& a,
                                             const tensor<T, std::tuple_element_t<depth, std::tuple<S...>>>& dl_doutput,
                                             gradients<parameters<T>, activations<T, S...>>& g, T learning_rate) {
-        backward_steps<input_gradient::skip>(p, a, dl_doutput, g, sgd_update<T>{learning_rate});
+        backward_steps<input_gradient::skip, training_mode>(p, a, dl_doutput, g, sgd_update<T>{learning_rate});
     }
 
 private:
@@ -285,12 +305,14 @@ private:
 
     // The reverse fold over the layers shared by both backward passes; `Params` is const unless
     // `update` takes steps.
-    template <input_gradient Input, class Params, class T, class... S, class Update>
-    static constexpr void backward_steps(Params& p, const activations<T, S...>& a,
+    template <input_gradient Input, class Mode, class Params, class T, class Caches, class States, class... S, class Update>
+    static constexpr void backward_steps(Params& p, const network_trace<activations<T, S...>, Caches, States>& a,
                                          const tensor<T, std::tuple_element_t<depth, std::tuple<S...>>>& dl_doutput,
                                          gradients<parameters<T>, activations<T, S...>>& g, Update update) {
         if (&g.activations.output() != &dl_doutput) g.activations.output() = dl_doutput;
         constexpr std::size_t first = first_trainable<T>;
+        using input_type = std::tuple_element_t<0, std::tuple<S...>>;
+        const pass_context<batch_extent<input_type, InputShape>, Mode> ctx{a.key, 0};
         const auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
             using L = layer_type<I>;
             auto& layer_p = p.template layer<I>();
@@ -308,14 +330,17 @@ private:
             // this layer's input gradient is needed.)
             constexpr bool through_previous = passes_back_to_previous<I> && input_needed;
             constexpr bool done_by_next = passes_back_to_previous<I + 1> && runs;
-            // The layer's own passes: parameter gradients alone where the input's are not needed.
-            // (`writes_into<L>`: only a layer's own; a class derived from dense that overrides
-            // `backward` keeps it.)
-            const auto backward_pass = [&] {
-                if constexpr (!input_needed && writes_into<L> && requires { L::backward_parameters(layer_p, x, y, dl_dy, dl_dp); })
-                    L::backward_parameters(layer_p, x, y, dl_dy, dl_dp);
-                else
-                    detail::layer_backward_into<L>(layer_p, x, y, dl_dy, dl_dp, dl_dx);
+            // The layer's own pass, told whether its input's gradient is wanted. In training the
+            // state is the one the forward pass left (a.states), in inference the parameters'.
+            const auto backward_pass = [&]<bool WantsInput>(std::bool_constant<WantsInput>) {
+                using io_type = backward_io_for<L, T, shape_at<I>, std::tuple_element_t<I, std::tuple<S...>>, WantsInput>;
+                const auto& state = [&]() -> const auto& {
+                    if constexpr (std::is_same_v<Mode, training_mode>)
+                        return a.template state<I>();
+                    else
+                        return p.template state<I>();
+                }();
+                detail::run_backward<L>(ctx.at_layer(I), io_type{x, y, dl_dy, layer_p, state, a.template cache<I>(), dl_dp, dl_dx});
             };
             // dl/dx and dl/d(the activation's input) from the weights before any step.
             const auto input_gradient_through = [&] {
@@ -328,21 +353,19 @@ private:
             } else if constexpr (std::is_same_v<Update, sgd_update<T>>) {
                 // (The condition on `Update` first: clang checks `update.learning_rate` in a
                 // branch discarded only by a condition on I.)
-                if constexpr (through_previous) {
+                if constexpr (declares_hook<L, sgd_step_hook>) {
                     input_gradient_through();
-                    L::template backward_sgd_into<false>(layer_p, x, y, dl_dy, update.learning_rate, dl_dx);
-                } else if constexpr (writes_into<L> &&
-                                     requires { L::template backward_sgd_into<input_needed>(layer_p, x, y, dl_dy, std::declval<T>(), dl_dx); }) {
-                    L::template backward_sgd_into<input_needed>(layer_p, x, y, dl_dy, update.learning_rate, dl_dx);
+                    L::template backward_sgd_into<input_needed && !through_previous>(layer_p, x, y, dl_dy, update.learning_rate, dl_dx);
                 } else {
-                    backward_pass();
+                    input_gradient_through();
+                    backward_pass(std::bool_constant<input_needed && !through_previous>{});
                     detail::for_each_member([lr = update.learning_rate](auto& w, const auto& dw) { w = w - lr * dw; }, layer_p, dl_dp);
                 }
             } else if constexpr (through_previous) {
                 input_gradient_through();
-                L::backward_parameters(layer_p, x, y, dl_dy, dl_dp);
+                backward_pass(std::false_type{});
             } else {
-                backward_pass();
+                backward_pass(std::bool_constant<input_needed>{});
             }
         };
         [&]<std::size_t... R>(std::index_sequence<R...>) {

@@ -52,7 +52,23 @@ inline constexpr bool works_on = false;
 template <std::size_t I, class L, class S>
 inline constexpr bool works_on<layer_at<I, L>, input_of_layer<I, S>> = layer_for<L, S>;
 
+/// Diagnostic vocabulary: a hook a layer declares (core/layer_traits.hpp) and the sample shape it
+/// was checked on.
+template <class Hook, class Shape>
+struct declared_hook {};
+/// True when the layer at a position has the members its declared hook expects.
+template <class Layer, class Hook>
+inline constexpr bool hook_matches = false;
+template <std::size_t I, class L, class Hook, class S>
+inline constexpr bool hook_matches<layer_at<I, L>, declared_hook<Hook, S>> = Hook::template works_for<L, S>;
+
 namespace detail {
+/// Stands in the hook assertion when it passes.
+struct passing_hook {
+    template <class L, class S>
+    static constexpr bool works_for = true;
+};
+
 template <std::size_t I, class From>
 struct role_before {
     using type = output_of_layer<I - 1, From>;
@@ -63,7 +79,7 @@ struct role_before<0, From> {
 };
 
 /// What can be wrong at one position of a network, in the order it is checked.
-enum class layer_problem { none, not_a_layer, input_mismatch, rejects_shape, incomplete };
+enum class layer_problem { none, not_a_layer, input_mismatch, rejects_shape, incomplete, broken_hook };
 
 template <class L, class In>
 constexpr layer_problem problem_of() {
@@ -77,6 +93,8 @@ constexpr layer_problem problem_of() {
         return layer_problem::rejects_shape;
     else if constexpr (!layer_for<L, In>)
         return layer_problem::incomplete;
+    else if constexpr (!std::is_void_v<typename first_broken_hook<L, In>::type>)
+        return layer_problem::broken_hook;
     else
         return layer_problem::none;
 }
@@ -127,6 +145,8 @@ struct diagnosis {
     using given = network_input<shape<1>>;
     using working = layer_at<0, passing_layer>;
     using received = input_of_layer<0, shape<1>>;
+    using hooked = layer_at<0, passing_layer>;
+    using hook = declared_hook<passing_hook, shape<1>>;
 };
 template <std::size_t I, class L, class In>
 struct diagnosis<layer_problem::not_a_layer, I, L, In> : diagnosis<layer_problem::none, I, L, In> {
@@ -148,6 +168,12 @@ struct diagnosis<layer_problem::incomplete, I, L, In> : diagnosis<layer_problem:
     using received = input_of_layer<I, In>;
 };
 
+template <std::size_t I, class L, class In>
+struct diagnosis<layer_problem::broken_hook, I, L, In> : diagnosis<layer_problem::none, I, L, In> {
+    using hooked = layer_at<I, L>;
+    using hook = declared_hook<typename first_broken_hook<L, In>::type, In>;
+};
+
 /// The checks of a layer list, in a class of their own: the network type asserts on `value`, so
 /// the error appears where the user first names the network, and a failure here leaves the
 /// network type usable (clang would drop a class whose own assertion fails, and every later use
@@ -166,6 +192,10 @@ struct check_layers {
     // receives (see metagrad::layer_for in core/layer.hpp):
     static_assert(works_on<typename D::working, typename D::received>,
                   "metagrad::sequential: a layer must define its members for the shape it receives");
+    // The layer declares a hook in `provides` (core/layer_traits.hpp) whose members it lacks, or
+    // has with another signature, for the shape it receives:
+    static_assert(hook_matches<typename D::hooked, typename D::hook>,
+                  "metagrad::sequential: a hook a layer declares must have the signature the hook expects");
     static constexpr bool value = true;
 };
 }  // namespace detail

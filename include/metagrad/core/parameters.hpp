@@ -83,15 +83,20 @@ struct total_scalars<boost::hana::tuple<P...>> {
 }  // namespace detail
 
 /// The parameters of network `Net` in element type `T`: a tuple of each layer's parameter struct
-/// (`no_parameters` for activations), in layer order. Gradients have this same type. Stored
-/// inline: no heap; a constant-evaluable value.
+/// (`no_parameters` for activations), in layer order, and apart from them a tuple of each layer's
+/// state (`no_state` for most: batch norm's running statistics), the untrained values a model
+/// carries (PyTorch's buffers). Optimizers, gradients and gradient checks see the parameters
+/// only (`for_each_tensor`); checkpoints, casts and comparisons see both. Gradients have this
+/// same type (their state part is unused). Stored inline: no heap; a constant-evaluable value.
 template <class Net, class T>
 struct network_parameters {
     using network_type = Net;
     using value_type = T;
     using tuple_type = typename Net::template parameter_tuple<T>;
+    using state_tuple_type = typename Net::template state_tuple<T>;
 
     tuple_type layers{};
+    state_tuple_type states{};
 
     /// Layer `I`'s parameters (0-based, as in the network's template argument list).
     template <std::size_t I>
@@ -102,23 +107,36 @@ struct network_parameters {
     constexpr const auto& layer() const {
         return boost::hana::at_c<I>(layers);
     }
+    /// Layer `I`'s state.
+    template <std::size_t I>
+    constexpr auto& state() {
+        return boost::hana::at_c<I>(states);
+    }
+    template <std::size_t I>
+    constexpr const auto& state() const {
+        return boost::hana::at_c<I>(states);
+    }
 
-    /// The number of scalar parameters.
+    /// The number of scalar parameters (state not counted).
     static constexpr std::size_t count = Net::parameter_count;
 
-    /// The same parameters in element type `U` (e.g. double for a precise gradient check).
+    /// The same parameters and state in element type `U` (e.g. double for a precise gradient check).
     template <class U>
     constexpr network_parameters<Net, U> cast() const {
         network_parameters<Net, U> out;
-        for_each_tensor([](auto& to, const auto& from) {
+        const auto convert = [](auto& to, const auto& from) {
             for (std::size_t i = 0; i < from.size; ++i) to[i] = static_cast<U>(from[i]);
-        }, out, *this);
+        };
+        for_each_tensor(convert, out, *this);
+        for_each_state_tensor(convert, out, *this);
         return out;
     }
 
     friend constexpr bool operator==(const network_parameters& a, const network_parameters& b) {
         bool equal = true;
-        for_each_tensor([&](const auto& x, const auto& y) { equal = equal && x == y; }, a, b);
+        const auto compare = [&](const auto& x, const auto& y) { equal = equal && x == y; };
+        for_each_tensor(compare, a, b);
+        for_each_state_tensor(compare, a, b);
         return equal;
     }
 };
@@ -128,6 +146,52 @@ template <class P>
 inline constexpr bool is_network_parameters = false;
 template <class Net, class T>
 inline constexpr bool is_network_parameters<network_parameters<Net, T>> = true;
+
+/// Which part of a model a visit walks: `layer<I>()` (the trained parameters) or `state<I>()`.
+struct parameter_part {
+    template <std::size_t I, class P>
+    static constexpr auto& of(P& p) {
+        return p.template layer<I>();
+    }
+};
+struct state_part {
+    template <std::size_t I, class P>
+    static constexpr auto& of(P& p) {
+        return p.template state<I>();
+    }
+};
+
+template <class Part, class F, class P, class... Rest>
+constexpr void for_each_tensor_in(F& f, P& a, Rest&... rest) {
+    using Net = typename std::remove_cvref_t<P>::network_type;
+    // One layer at a time: expanding `rest` inside the fold over layers trips g++ 12.
+    const auto visit_layer = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+        for_each_member(f, Part::template of<I>(a), Part::template of<I>(rest)...);
+    };
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (visit_layer(std::integral_constant<std::size_t, I>{}), ...);
+    }(std::make_index_sequence<Net::depth>{});
+}
+
+template <class Part, class F, class P, class... Rest>
+constexpr void for_each_named_tensor_in(F& f, P& a, Rest&... rest) {
+    using Net = typename std::remove_cvref_t<P>::network_type;
+    const auto visit_layer = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+        using Layer = std::remove_cvref_t<decltype(Part::template of<I>(a))>;
+        std::size_t k = 0;
+        constexpr std::size_t count = boost::hana::length(Layer::fields);
+        const auto names = [&]<std::size_t... K>(std::index_sequence<K...>) {
+            return std::array<std::string_view, count>{detail::field_name_at<Layer, K>...};
+        }(std::make_index_sequence<count>{});
+        detail::for_each_member([&](auto&... tensors) { f(I, names[k++], tensors...); }, Part::template of<I>(a),
+                                Part::template of<I>(rest)...);
+        (void)names;
+        (void)k;
+    };
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (visit_layer(std::integral_constant<std::size_t, I>{}), ...);
+    }(std::make_index_sequence<Net::depth>{});
+}
 }  // namespace detail
 
 /// Calls `f(ta, tb, ...)` for each parameter tensor of `a`, with the tensors at the same place
@@ -135,14 +199,14 @@ inline constexpr bool is_network_parameters<network_parameters<Net, T>> = true;
 template <class F, class P, class... Rest>
     requires detail::is_network_parameters<std::remove_cvref_t<P>>
 constexpr void for_each_tensor(F&& f, P&& a, Rest&&... rest) {
-    using Net = typename std::remove_cvref_t<P>::network_type;
-    // One layer at a time: expanding `rest` inside the fold over layers trips g++ 12.
-    const auto visit_layer = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
-        detail::for_each_member(f, a.template layer<I>(), rest.template layer<I>()...);
-    };
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (visit_layer(std::integral_constant<std::size_t, I>{}), ...);
-    }(std::make_index_sequence<Net::depth>{});
+    detail::for_each_tensor_in<detail::parameter_part>(f, a, rest...);
+}
+
+/// The same over each layer's state tensors (batch norm's running statistics).
+template <class F, class P, class... Rest>
+    requires detail::is_network_parameters<std::remove_cvref_t<P>>
+constexpr void for_each_state_tensor(F&& f, P&& a, Rest&&... rest) {
+    detail::for_each_tensor_in<detail::state_part>(f, a, rest...);
 }
 
 /// Calls `f(layer, member, ta, tb, ...)` like `for_each_tensor`, with each tensor's place: the
@@ -151,23 +215,15 @@ constexpr void for_each_tensor(F&& f, P&& a, Rest&&... rest) {
 template <class F, class P, class... Rest>
     requires detail::is_network_parameters<std::remove_cvref_t<P>>
 constexpr void for_each_named_tensor(F&& f, P&& a, Rest&&... rest) {
-    using Net = typename std::remove_cvref_t<P>::network_type;
-    const auto visit_layer = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
-        using Layer = std::remove_cvref_t<decltype(a.template layer<I>())>;
-        std::size_t k = 0;
-        constexpr std::size_t count = boost::hana::length(Layer::fields);
-        const auto names = [&]<std::size_t... K>(std::index_sequence<K...>) {
-            return std::array<std::string_view, count>{detail::field_name_at<Layer, K>...};
-        }(std::make_index_sequence<count>{});
-        detail::for_each_member([&](auto&... tensors) {
-            f(I, names[k++], tensors...);
-        }, a.template layer<I>(), rest.template layer<I>()...);
-        (void)names;
-        (void)k;
-    };
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (visit_layer(std::integral_constant<std::size_t, I>{}), ...);
-    }(std::make_index_sequence<Net::depth>{});
+    detail::for_each_named_tensor_in<detail::parameter_part>(f, a, rest...);
+}
+
+/// The same over each layer's state tensors, named from its state struct's `fields`
+/// ("1.running_mean", as PyTorch names a buffer).
+template <class F, class P, class... Rest>
+    requires detail::is_network_parameters<std::remove_cvref_t<P>>
+constexpr void for_each_named_state_tensor(F&& f, P&& a, Rest&&... rest) {
+    detail::for_each_named_tensor_in<detail::state_part>(f, a, rest...);
 }
 
 }  // namespace metagrad

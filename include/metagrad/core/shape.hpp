@@ -78,6 +78,29 @@ template <shape_type S>
     requires(S::rank > 1)
 using drop_first = typename detail::drop_first_impl<S>::type;
 
+/// The number of samples of shape `S` in a tensor of shape `X`: `B` for `batch_of<B, S>`, 1 for
+/// `S` itself (a single sample).
+template <class X, class S>
+inline constexpr std::size_t batch_extent = 1;
+template <std::size_t B, std::size_t... E>
+inline constexpr std::size_t batch_extent<shape<B, E...>, shape<E...>> = B;
+
+namespace detail {
+template <class X, class S, class Out>
+struct like_batch {
+    using type = Out;  // X is a single sample
+};
+template <std::size_t B, std::size_t... E, class Out>
+struct like_batch<shape<B, E...>, shape<E...>, Out> {
+    using type = batch_of<B, Out>;
+};
+}  // namespace detail
+
+/// Shape `Out` (of a sample) held the way `X` holds samples of shape `S`: with `X`'s batch
+/// extent when `X` is a batch of them, as it is when `X` is one sample.
+template <class X, class S, class Out>
+using with_batch_of_shape = typename detail::like_batch<X, S, Out>::type;
+
 /// Shapes are equal when their extents are: `same_shape<shape<2,3>, shape<2,3>>`.
 template <class A, class B>
 inline constexpr bool same_shape = std::is_same_v<A, B>;

@@ -8,23 +8,26 @@
 #include <boost/hana/at.hpp>
 #include <boost/hana/tuple.hpp>
 
+#include "metagrad/core/context.hpp"
 #include "metagrad/core/layer.hpp"
+#include "metagrad/core/layer_io.hpp"
+#include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/network.hpp"
 #include "metagrad/core/tensor.hpp"
 
 namespace metagrad {
 
 namespace detail {
-/// Whether layer `L` has a packed form of its own (`packed_parameters`, `pack`,
-/// `packed_forward_into`): a class derived from dense, which may override `forward`, has not.
+/// Whether layer `L` has a packed form of its own (it declares `packing_hook`): a class derived
+/// from dense, which may override `forward`, has not.
 template <class L, class T, class S>
-concept packs = writes_into<L> && requires { typename L::template packed_parameters<T, S>; };
+concept packs = declares_hook<L, packing_hook>;
 
 /// What a predictor keeps for layer `L` on input shape `S`: the layer's packed parameters where
 /// it has a packed form, otherwise its parameters as trained.
 template <class L, class T, class S>
 struct packed_at {
-    using type = typename L::template parameters<T, S>;
+    using type = layer_parameters<L, T, S>;
 };
 template <class L, class T, class S>
     requires packs<L, T, S>
@@ -55,13 +58,15 @@ template <class Net, class T, class X = typename Net::input_shape>
 class predictor {
 public:
     using parameters_type = typename Net::template parameters<T>;
-    using activations_type = typename Net::template activations_for<T, X>;
+    using trace_type = typename Net::template trace_for<T, X>;
     using packed_type = typename detail::packed_tuple_of<Net, T, std::make_index_sequence<Net::depth>>::type;
 
     explicit predictor(const parameters_type& p) { pack(p); }
 
-    /// Packs `p` (after more training, for instance) in place of the parameters packed before.
+    /// Packs `p` (after more training, for instance) in place of the parameters packed before;
+    /// the layers' state (batch norm's running statistics) is copied as it is.
     void pack(const parameters_type& p) {
+        states_ = p.states;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             (pack_layer<I>(p.template layer<I>(), boost::hana::at_c<I>(packed_)), ...);
         }(std::make_index_sequence<Net::depth>{});
@@ -100,14 +105,19 @@ private:
                 return trace_.template get<I>();
         }();
         auto& out = trace_.template get<I + 1>();
-        if constexpr (detail::packs<L, T, typename Net::template shape_at<I>>)
+        using S = typename Net::template shape_at<I>;
+        if constexpr (detail::packs<L, T, S>) {
             L::packed_forward_into(q, in, out);
-        else
-            detail::layer_forward_into<L>(q, in, out);
+        } else {
+            using io_type = forward_io_for<L, T, S, typename std::remove_cvref_t<decltype(in)>::shape_type, inference_mode>;
+            const pass_context<batch_extent<X, typename Net::input_shape>, inference_mode> ctx{{}, I};
+            detail::run_forward<L>(ctx, io_type{in, out, q, boost::hana::at_c<I>(states_), trace_.template cache<I>()});
+        }
     }
 
     packed_type packed_{};
-    activations_type trace_{};
+    typename Net::template state_tuple<T> states_{};
+    trace_type trace_{};
 };
 
 }  // namespace metagrad

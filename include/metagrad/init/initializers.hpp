@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <type_traits>
+#include <utility>
 
 #include "metagrad/core/parameters.hpp"
 #include "metagrad/init/random.hpp"
@@ -47,11 +48,14 @@ struct he_normal {
     }
 };
 
-/// Sets every weight of `p` by `scheme` and every bias to zero, drawing from `g`. Constexpr; the
-/// same seed gives the same parameters bit for bit on any platform.
+/// Sets every weight of `p` by `scheme` and every bias to zero, drawing from `g`, layer by layer.
+/// A parameter struct that says `static constexpr bool initialized_by_scheme = false` (batch
+/// norm's, whose scale starts at 1) keeps the values its members start with. The layers' state
+/// is left as it is. Constexpr; the same seed gives the same parameters bit for bit on any
+/// platform.
 template <class Net, class T, class Scheme>
 constexpr void initialize(network_parameters<Net, T>& p, Scheme scheme, random_generator& g) {
-    for_each_tensor([&](auto& w) {
+    const auto draw = [&](auto& w) {
         using S = typename std::remove_cvref_t<decltype(w)>::shape_type;
         if constexpr (S::rank == 1) {
             for (auto& x : w) x = T{};
@@ -59,7 +63,17 @@ constexpr void initialize(network_parameters<Net, T>& p, Scheme scheme, random_g
             const fans f{S::size / S::template extent<0>, S::template extent<0>};
             for (auto& x : w) x = scheme.template draw<T>(f, g);
         }
-    }, p);
+    };
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        const auto layer = [&]<std::size_t K>(std::integral_constant<std::size_t, K>) {
+            using P = std::remove_cvref_t<decltype(p.template layer<K>())>;
+            if constexpr (requires { requires !P::initialized_by_scheme; })
+                p.template layer<K>() = P{};
+            else
+                detail::for_each_member(draw, p.template layer<K>());
+        };
+        (layer(std::integral_constant<std::size_t, I>{}), ...);
+    }(std::make_index_sequence<Net::depth>{});
 }
 
 }  // namespace metagrad

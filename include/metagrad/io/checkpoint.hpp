@@ -23,15 +23,22 @@
 namespace metagrad {
 
 namespace detail {
-/// Calls `f(name, tensor)` for every tensor of `p`, named "LAYER.MEMBER" ("1.weight").
-template <class P, class F>
+/// Which tensors of a `network_parameters` a file holds: a model's parameters and its layers'
+/// state ("1.weight", "2.running_mean"), or only the parameters (an optimizer's moments, whose
+/// state part is unused).
+enum class saved_part { parameters_and_state, parameters };
+
+/// Calls `f(name, tensor)` for every saved tensor of `p`, named "LAYER.MEMBER" ("1.weight").
+template <saved_part Part = saved_part::parameters_and_state, class P, class F>
 void for_each_saved_tensor(P& p, F&& f) {
-    for_each_named_tensor([&](std::size_t layer, std::string_view member, auto& t) {
+    const auto named = [&](std::size_t layer, std::string_view member, auto& t) {
         std::string name = std::to_string(layer);
         name += '.';
         name += member;
         f(name, t);
-    }, p);
+    };
+    for_each_named_tensor(named, p);
+    if constexpr (Part == saved_part::parameters_and_state) for_each_named_state_tensor(named, p);
 }
 
 template <class Number>
@@ -103,10 +110,10 @@ void check_values(const std::string& path, const std::string& where, const tenso
 /// anything is copied: a file that does not fit leaves the parameters as they were. Unless
 /// `values` is `none`, also its values, read into a copy on the heap one tensor at a time.
 enum class values_check { none, finite, finite_non_negative };
-template <class Net, class T>
+template <saved_part Part = saved_part::parameters_and_state, class Net, class T>
 void check_tensors(const safetensors_file& file, const network_parameters<Net, T>& p, const std::string& prefix,
                    std::set<std::string>& used, values_check values = values_check::none) {
-    for_each_saved_tensor(p, [&](const std::string& name, const auto& t) {
+    for_each_saved_tensor<Part>(p, [&](const std::string& name, const auto& t) {
         using S = typename std::remove_cvref_t<decltype(t)>::shape_type;
         const std::string full = prefix + name;
         const auto it = file.entries().find(full);
@@ -128,14 +135,14 @@ void check_tensors(const safetensors_file& file, const network_parameters<Net, T
     });
 }
 
-template <class Net, class T>
+template <saved_part Part = saved_part::parameters_and_state, class Net, class T>
 void copy_tensors(const safetensors_file& file, network_parameters<Net, T>& p, const std::string& prefix) {
-    for_each_saved_tensor(p, [&](const std::string& name, auto& t) { file.copy_to(prefix + name, t); });
+    for_each_saved_tensor<Part>(p, [&](const std::string& name, auto& t) { file.copy_to(prefix + name, t); });
 }
 
-template <class Net, class T>
+template <saved_part Part = saved_part::parameters_and_state, class Net, class T>
 void add_tensors(safetensors_writer& out, const network_parameters<Net, T>& p, const std::string& prefix) {
-    for_each_saved_tensor(p, [&](const std::string& name, const auto& t) { out.add(prefix + name, t); });
+    for_each_saved_tensor<Part>(p, [&](const std::string& name, const auto& t) { out.add(prefix + name, t); });
 }
 
 inline void reject_unused(const safetensors_file& file, const std::set<std::string>& used) {
@@ -285,7 +292,7 @@ void save_checkpoint(const std::string& path, const network_parameters<Net, T>& 
         });
         optimizer.for_each_state([&](std::string_view state, const auto& tensors) {
             const bool non_negative = detail::is_non_negative_state<Optimizer>(state);
-            detail::for_each_saved_tensor(tensors, [&](const std::string& name, const auto& t) {
+            detail::for_each_saved_tensor<detail::saved_part::parameters>(tensors, [&](const std::string& name, const auto& t) {
                 detail::check_values(path, "saving tensor 'optimizer." + std::string(state) + "." + name + "'", t, non_negative);
             });
         });
@@ -296,7 +303,7 @@ void save_checkpoint(const std::string& path, const network_parameters<Net, T>& 
         safetensors_writer out;
         detail::add_tensors(out, p, "");
         optimizer.for_each_state([&](std::string_view name, const auto& state) {
-            detail::add_tensors(out, state, "optimizer." + std::string(name) + ".");
+            detail::add_tensors<detail::saved_part::parameters>(out, state, "optimizer." + std::string(name) + ".");
         });
         out.set_metadata("format", "pt");
         out.set_metadata("metagrad.checkpoint", "1");
@@ -306,6 +313,7 @@ void save_checkpoint(const std::string& path, const network_parameters<Net, T>& 
             out.set_metadata("optimizer.steps", detail::number_text(optimizer.steps));
         out.set_metadata("position.step", detail::number_text(position.step));
         out.set_metadata("position.epoch", detail::number_text(position.epoch));
+        out.set_metadata("position.seed", detail::number_text(position.seed));
         const random_generator::snapshot s = position.shuffle.save();
         for (std::size_t i = 0; i < s.words.size(); ++i)
             out.set_metadata("position.shuffle." + std::to_string(i), detail::number_text(s.words[i]));
@@ -350,7 +358,7 @@ void load_checkpoint(const std::string& path, network_parameters<Net, T>& p, Opt
         std::set<std::string> used;
         detail::check_tensors(file, p, "", used, detail::values_check::finite);
         optimizer.for_each_state([&](std::string_view name, const auto& state) {
-            detail::check_tensors(file, state, "optimizer." + std::string(name) + ".", used,
+            detail::check_tensors<detail::saved_part::parameters>(file, state, "optimizer." + std::string(name) + ".", used,
                                   detail::is_non_negative_state<Optimizer>(name) ? detail::values_check::finite_non_negative
                                                                                   : detail::values_check::finite);
         });
@@ -364,6 +372,8 @@ void load_checkpoint(const std::string& path, network_parameters<Net, T>& p, Opt
         training_position read;
         read.step = detail::read_number<std::size_t>(file, "position.step");
         read.epoch = detail::read_number<std::size_t>(file, "position.epoch");
+        // Absent from checkpoints written before layers drew random numbers: their seed was 0.
+        if (file.metadata().count("position.seed")) read.seed = detail::read_number<std::uint64_t>(file, "position.seed");
         random_generator::snapshot s;
         for (std::size_t i = 0; i < s.words.size(); ++i)
             s.words[i] = detail::read_number<std::uint64_t>(file, "position.shuffle." + std::to_string(i));
@@ -390,7 +400,7 @@ void load_checkpoint(const std::string& path, network_parameters<Net, T>& p, Opt
 
         detail::copy_tensors(file, p, "");
         optimizer.for_each_state([&](std::string_view name, auto& state) {
-            detail::copy_tensors(file, state, "optimizer." + std::string(name) + ".");
+            detail::copy_tensors<detail::saved_part::parameters>(file, state, "optimizer." + std::string(name) + ".");
         });
         if constexpr (requires { optimizer.steps; }) optimizer.steps = steps;
         position = std::move(read);

@@ -3,6 +3,7 @@
 
 #include "metagrad/core/elementwise.hpp"
 #include "metagrad/core/layer.hpp"
+#include "metagrad/core/layer_io.hpp"
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/eval/vector_math.hpp"
 
@@ -24,7 +25,6 @@ struct elementwise_activation {
     template <class T, class S>
     using parameters = no_parameters;
 
-    using writes_into = F;
 
     // At run time, a function with a vector form (`F::vector_value` on `eval::simd<T>`) runs a
     // vector of elements at a time; constant evaluation, and other functions, use `F::value`.
@@ -40,6 +40,16 @@ struct elementwise_activation {
         }
         y = map([](T v) { return F::value(v); }, x);
     }
+    // The passes the network calls: nothing to do backward when dl/dx is not wanted.
+    template <class Ctx, pass_io IO>
+    static constexpr void forward(const Ctx&, const IO& io) {
+        forward_into(io.parameters, io.x, io.y);
+    }
+    template <class Ctx, pass_io IO>
+    static constexpr void backward(const Ctx&, const IO& io) {
+        if constexpr (IO::wants_input_gradient) backward_into(io.parameters, io.x, io.y, io.dl_dy, io.dl_dparameters, io.dl_dx);
+    }
+
     template <class T, class S>
     static constexpr tensor<T, S> forward(const no_parameters& p, const tensor<T, S>& x) {
         tensor<T, S> y;

@@ -8,6 +8,8 @@
 #include "metagrad/core/broadcast.hpp"
 #include "metagrad/core/elementwise.hpp"
 #include "metagrad/core/fields.hpp"
+#include "metagrad/core/layer_io.hpp"
+#include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/matmul.hpp"
 #include "metagrad/core/reduce.hpp"
 #include "metagrad/core/reshape.hpp"
@@ -81,6 +83,18 @@ struct dense_maths {
         h = map([](T v) { return F::value(v); }, z);
     }
 
+    // The passes the network calls: y from x; dl/dW and dl/db, and dl/dX when it is wanted.
+    template <class Ctx, pass_io IO>
+    static constexpr void forward(const Ctx&, const IO& io) {
+        forward_into(io.parameters, io.x, io.y);
+    }
+    template <class Ctx, pass_io IO>
+    static constexpr void backward(const Ctx&, const IO& io) {
+        backward_parameters(io.parameters, io.x, io.y, io.dl_dy, io.dl_dparameters);
+        if constexpr (IO::wants_input_gradient) eval::assign_to_fresh(io.dl_dx.data, matmul(as_rows(io.dl_dy), io.parameters.weight));
+    }
+
+    // The same as values (the shorthand form), for calling a dense layer by hand.
     template <class T, class S, class P>
     static constexpr tensor<T, output_shape<S>> forward(const P& p, const tensor<T, S>& x) {
         tensor<T, output_shape<S>> y;
@@ -206,14 +220,14 @@ struct check_dense_sizes {
 template <std::size_t In, std::size_t Out>
 struct dense<In, Out> : detail::dense_maths<(Out > 0 ? Out : 1)> {
     static_assert(detail::check_dense_sizes<dense_sizes<In, Out>>::value);
-    using writes_into = dense;
+    using provides = hooks<dense, activation_after_hook, gradient_through_activation_hook, sgd_step_hook, packing_hook>;
     using input_shape = shape<(In > 0 ? In : 1)>;
 };
 
 template <std::size_t Out>
 struct dense<Out> : detail::dense_maths<(Out > 0 ? Out : 1)> {
     static_assert(detail::check_dense_sizes<dense_outputs<Out>>::value);
-    using writes_into = dense;
+    using provides = hooks<dense, activation_after_hook, gradient_through_activation_hook, sgd_step_hook, packing_hook>;
     /// A dense layer maps vectors; flatten other shapes first.
     template <class S>
     static constexpr bool accepts = S::rank == 1;

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "metagrad/core/layer.hpp"
+#include "metagrad/core/layer_io.hpp"
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/eval/assign.hpp"
@@ -32,16 +33,15 @@ struct identity {
         return dl_dy;
     }
 
-    // Copies through eval/, which splits a batch-sized copy between the kernel threads.
-    using writes_into = identity;
-    template <class T, class S>
-    static constexpr void forward_into(const no_parameters&, const tensor<T, S>& x, tensor<T, S>& y) {
-        eval::assign_to_fresh(y.data, x);
+    // The passes the network calls: copies through eval/, which splits a batch-sized copy
+    // between the kernel threads.
+    template <class Ctx, pass_io IO>
+    static constexpr void forward(const Ctx&, const IO& io) {
+        eval::assign_to_fresh(io.y.data, io.x);
     }
-    template <class T, class S>
-    static constexpr void backward_into(const no_parameters&, const tensor<T, S>&, const tensor<T, S>&,
-                                        const tensor<T, S>& dl_dy, no_parameters&, tensor<T, S>& dl_dx) {
-        eval::assign_to_fresh(dl_dx.data, dl_dy);
+    template <class Ctx, pass_io IO>
+    static constexpr void backward(const Ctx&, const IO& io) {
+        if constexpr (IO::wants_input_gradient) eval::assign_to_fresh(io.dl_dx.data, io.dl_dy);
     }
 };
 
@@ -51,7 +51,6 @@ template <std::size_t... Extents>
 struct input : identity {
     static constexpr std::string_view name = "input";
     using input_shape = shape<Extents...>;
-    using writes_into = input;
 };
 
 }  // namespace metagrad

@@ -84,6 +84,8 @@ metrics train_epoch(network_parameters<Net, T>& p, Optimizer& optimizer, const S
         // Straight into the step's own input tensor: the step copies nothing.
         load_batch(data, plan[k], memory.data, memory.step.trace.input());
         set_learning_rate(optimizer, static_cast<T>(schedule(position.step)));
+        // The step's random numbers (dropout) from the run's seed and the step's number alone.
+        memory.step.key = {position.seed, position.step};
         // One comparison per step: the hot path is unchanged. Both hooks run before the update.
         const auto check_loss = [&](T value) {
             if (checks.loss && !std::isfinite(value))
@@ -125,7 +127,7 @@ metrics evaluate(const network_parameters<Net, T>& p, const dataset<T, S>& data,
     metrics total;
     for (std::size_t k = 0; k < plan.size(); ++k) {
         load_batch(data, plan[k], memory.data, memory.step.trace.input());
-        Net::forward_trace_into(p, memory.step.trace.input(), memory.step.trace);
+        Net::template forward_trace_into<inference_mode>(p, memory.step.trace.input(), memory.step.trace);
         const auto& scores = memory.step.trace.output();
         double loss_sum = 0;
         for (std::size_t r = 0; r < memory.data.rows; ++r) {

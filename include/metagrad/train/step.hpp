@@ -3,6 +3,7 @@
 
 #include <type_traits>
 
+#include "metagrad/core/context.hpp"
 #include "metagrad/core/network.hpp"
 #include "metagrad/core/parameters.hpp"
 #include "metagrad/core/tensor.hpp"
@@ -26,19 +27,22 @@ template <class Optimizer, class Parameters>
     requires requires(Optimizer& o, Parameters& p, const Parameters& g) { o.step(p, g); }
 inline constexpr bool optimizer_takes<optimizer_of<Optimizer>, parameters_of<Parameters>> = true;
 
-/// A loss value with the gradients of every parameter.
+/// A loss value with the gradients of every parameter, and the layers' state after the pass
+/// (batch norm's running statistics: what a step commits).
 template <class T, class Parameters>
 struct loss_and_gradient {
     T loss{};
     Parameters gradient{};
+    typename Parameters::state_tuple_type state{};
 };
 
 /// The loss of `p` on input `x` (sample or batch) and target `y`, and its gradient with respect
-/// to every parameter: forward, loss, backward. Constexpr; no heap.
+/// to every parameter: forward (in training mode, random numbers keyed by `key`), loss,
+/// backward. Constexpr; no heap.
 template <class Net, class T, class X, class Y, class Loss>
 constexpr auto value_and_gradient(const network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y,
-                                  Loss) {
-    const auto trace = Net::forward_trace(p, x);
+                                  Loss, random_key key = {}) {
+    const auto trace = Net::forward_trace(p, x, key);
     using output = std::remove_cvref_t<decltype(trace.output())>;
     using result = loss_and_gradient<T, network_parameters<Net, T>>;
     // The type given as the loss lacks value(prediction, target) or gradient(prediction, target).
@@ -47,23 +51,26 @@ constexpr auto value_and_gradient(const network_parameters<Net, T>& p, const ten
     if constexpr (loss_for<Loss, T, typename output::shape_type>) {
         const T loss = Loss::value(trace.output(), y);
         const output dl_doutput = Loss::gradient(trace.output(), y);
-        return result{loss, Net::backward(p, trace, dl_doutput).parameters};
+        return result{loss, Net::backward(p, trace, dl_doutput).parameters, trace.states};
     } else {
         return result{};
     }
 }
 
 /// One training step on a sample or a batch: computes the loss and gradients, lets the optimizer
-/// update `p`, and returns the loss before the update. Constexpr; no heap.
+/// update `p`, commits the layers' new state, and returns the loss before the update.
+/// Constexpr; no heap. A network that draws random numbers (dropout) needs a `key` whose step
+/// changes from step to step; the workspace step below counts it itself.
 template <class Net, class T, class X, class Y, class Loss, class Optimizer>
 constexpr T train_step(network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y, Loss loss,
-                       Optimizer& optimizer) {
+                       Optimizer& optimizer, random_key key = {}) {
     // The optimizer was made for another network's (or element type's) parameters.
     static_assert(optimizer_takes<optimizer_of<Optimizer>, parameters_of<network_parameters<Net, T>>>,
                   "metagrad::train_step: the optimizer must be made for the parameters it updates");
-    const auto [value, gradient] = value_and_gradient(p, x, y, loss);
+    const auto [value, gradient, state] = value_and_gradient(p, x, y, loss, key);
     if constexpr (optimizer_takes<optimizer_of<Optimizer>, parameters_of<network_parameters<Net, T>>>)
         optimizer.step(p, gradient);
+    if constexpr (Net::has_state) p.states = state;
     return value;
 }
 
@@ -81,7 +88,7 @@ struct no_check {
 template <class Net, class T, class X, class Y, class Loss, class Backward, class CheckLoss = no_check>
 constexpr T forward_loss_backward(const network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y,
                                   workspace<Net, T, X>& ws, Backward backward, CheckLoss check_loss = {}) {
-    Net::forward_trace_into(p, x, ws.trace);
+    Net::forward_trace_into(p, x, ws.trace, ws.key);
     using output = std::remove_cvref_t<decltype(ws.trace.output())>;
     // The type given as the loss lacks value(prediction, target) or gradient(prediction, target).
     static_assert(loss_for<Loss, T, typename output::shape_type>,
@@ -120,7 +127,8 @@ namespace detail {
 /// The workspace step with two hooks that may throw, each before anything is updated:
 /// `check_loss(loss)` after the loss, and `check_gradients(ws.gradient.parameters)` after the
 /// backward pass where the step keeps the gradients (`step_keeps_gradients`). `train_epoch`
-/// checks finiteness through them; `train_step` passes checks that do nothing.
+/// checks finiteness through them; `train_step` passes checks that do nothing. After the update
+/// the layers' new state is committed to `p` and the key counts one step on.
 template <class Net, class T, class X, class Y, class Loss, class Optimizer, class CheckLoss, class CheckGradients>
 constexpr T guarded_train_step(network_parameters<Net, T>& p, const tensor<T, X>& x, const tensor<T, Y>& y, Loss,
                                Optimizer& optimizer, workspace<Net, T, X>& ws, CheckLoss check_loss,
@@ -128,15 +136,16 @@ constexpr T guarded_train_step(network_parameters<Net, T>& p, const tensor<T, X>
     // The optimizer was made for another network's (or element type's) parameters.
     static_assert(optimizer_takes<optimizer_of<Optimizer>, parameters_of<network_parameters<Net, T>>>,
                   "metagrad::train_step: the optimizer must be made for the parameters it updates");
+    T value{};
     if constexpr (!step_keeps_gradients<Optimizer, T>) {
-        return forward_loss_backward<Net, T, X, Y, Loss>(
+        value = forward_loss_backward<Net, T, X, Y, Loss>(
             p, x, y, ws,
             [&](const auto& dl_doutput) {
                 Net::backward_sgd_into(p, ws.trace, dl_doutput, ws.gradient, optimizer.learning_rate);
             },
             check_loss);
     } else {
-        const T value = forward_loss_backward<Net, T, X, Y, Loss>(
+        value = forward_loss_backward<Net, T, X, Y, Loss>(
             p, x, y, ws,
             [&](const auto& dl_doutput) {
                 Net::template backward_into<input_gradient::skip>(p, ws.trace, dl_doutput, ws.gradient);
@@ -145,8 +154,10 @@ constexpr T guarded_train_step(network_parameters<Net, T>& p, const tensor<T, X>
         check_gradients(ws.gradient.parameters);
         if constexpr (optimizer_takes<optimizer_of<Optimizer>, parameters_of<network_parameters<Net, T>>>)
             optimizer.step(p, ws.gradient.parameters);
-        return value;
     }
+    if constexpr (Net::has_state) p.states = ws.trace.states;
+    ++ws.key.step;
+    return value;
 }
 }  // namespace detail
 

@@ -1,12 +1,14 @@
 // metagrad::workspace: the activations and gradients one training step writes, sized at compile time.
 #pragma once
 
+#include "metagrad/core/context.hpp"
 #include "metagrad/core/network.hpp"
 
 namespace metagrad {
 
 /// What a training step on inputs of shape `X` (a sample or a batch) writes besides the
-/// parameters: every activation of the forward pass and every gradient of the backward pass.
+/// parameters: every activation (and layer cache) of the forward pass and every gradient of the
+/// backward pass.
 /// Its size is known at compile time; make it once and reuse it, so that a step allocates
 /// nothing. A large network's workspace belongs on the heap (`std::make_unique<workspace<...>>()`),
 /// a small one may be a local or a constexpr value.
@@ -15,9 +17,14 @@ struct workspace {
     using network_type = Net;
     using input_shape = X;
     using activations_type = typename Net::template activations_for<T, X>;
+    using trace_type = typename Net::template trace_for<T, X>;
 
-    activations_type trace{};
+    trace_type trace{};
     gradients<typename Net::template parameters<T>, activations_type> gradient{};
+    /// The key of the next step's random numbers (dropout's masks): each step uses it, then
+    /// counts `key.step` on. `train_epoch` sets it from its position, so a resumed run draws
+    /// what the uninterrupted one drew.
+    random_key key{};
 };
 
 }  // namespace metagrad
