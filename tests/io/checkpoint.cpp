@@ -37,12 +37,12 @@ mg::dataset<float, mg::shape<6>> synthetic() {
     return d;
 }
 
-template <class Optimizer>
+template <class Optimizer, class Net = net>
 struct run_with {
-    net::parameters<float> parameters;
+    typename Net::template parameters<float> parameters;
     Optimizer optimizer{};
-    mg::training_position position{.shuffle = mg::random_generator(3), .stopping = {.patience = 100}};
-    mg::training_memory<net, float, batch> memory;
+    mg::training_position position{.seed = 9, .shuffle = mg::random_generator(3), .stopping = {.patience = 100}};
+    mg::training_memory<Net, float, batch> memory;
 
     run_with() {
         mg::random_generator g(2);
@@ -131,6 +131,44 @@ BOOST_AUTO_TEST_CASE(a_resumed_run_ends_where_the_uninterrupted_run_ends) {
     BOOST_TEST(resumed.position.curves.csv() == straight.position.curves.csv());
     // And training did something: the loss fell.
     BOOST_TEST(straight.position.curves.epochs.back().train_loss < straight.position.curves.epochs.front().train_loss);
+}
+
+// A network with state (batch norm's running statistics) and random numbers (dropout's masks):
+// the statistics are saved under PyTorch's buffer names, and the masks of a resumed run are the
+// uninterrupted run's, keyed by the seed and the step the checkpoint keeps.
+using stateful_net = mg::sequential<mg::input<6>, mg::dense<12>, mg::batch_norm<>, mg::relu, mg::dropout<std::ratio<1, 4>>, mg::dense<3>>;
+using stateful_run = run_with<mg::adam<stateful_net, float>, stateful_net>;
+
+BOOST_AUTO_TEST_CASE(a_resumed_run_with_batch_norm_and_dropout_ends_where_the_uninterrupted_run_ends) {
+    const auto data = synthetic();
+    stateful_run straight;
+    straight.epochs(data, 4);
+
+    const std::string path = test_files::path("resume_stateful.safetensors");
+    {
+        stateful_run first;
+        first.epochs(data, 2);
+        mg::save_checkpoint(path, first.parameters, first.optimizer, first.position);
+    }
+    const mg::safetensors_file file = mg::safetensors_file::read(path);
+    BOOST_TEST(file.contains("2.running_mean"));
+    BOOST_TEST(file.contains("2.running_var"));
+    BOOST_TEST(!file.contains("optimizer.first_moment.2.running_mean"));  // moments of the parameters only
+    BOOST_TEST(file.metadata("position.seed") == "9");
+
+    stateful_run resumed;
+    mg::load_checkpoint(path, resumed.parameters, resumed.optimizer, resumed.position);
+    BOOST_TEST(resumed.position.seed == 9u);
+    resumed.epochs(data, 2);
+    BOOST_TEST((resumed.parameters == straight.parameters));  // parameters and running statistics
+    BOOST_TEST((resumed.optimizer.first_moment == straight.optimizer.first_moment));
+    BOOST_TEST(resumed.position.curves.csv() == straight.position.curves.csv());
+    // The statistics moved from their start (0 and 1), and another dropout seed trains otherwise.
+    BOOST_TEST(straight.parameters.state<2>().running_mean[0] != 0.0f);
+    stateful_run other;
+    other.position.seed = 10;
+    other.epochs(data, 4);
+    BOOST_TEST(!(other.parameters == straight.parameters));
 }
 
 BOOST_AUTO_TEST_CASE(checkpoints_that_do_not_fit_are_refused) {
