@@ -28,6 +28,7 @@
 #include "metagrad/core/network_shapes.hpp"
 #include "metagrad/core/network_checks.hpp"
 #include "metagrad/core/activations.hpp"
+#include "metagrad/core/chain.hpp"
 #include "metagrad/core/network.hpp"
 #include "metagrad/core/summary.hpp"
 
@@ -39,6 +40,7 @@
 #include "metagrad/layers/identity.hpp"
 #include "metagrad/layers/leaky_relu.hpp"
 #include "metagrad/layers/relu.hpp"
+#include "metagrad/layers/residual.hpp"
 #include "metagrad/layers/sigmoid.hpp"
 #include "metagrad/layers/softmax.hpp"
 #include "metagrad/layers/tanh.hpp"

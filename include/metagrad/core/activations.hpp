@@ -69,11 +69,13 @@ struct network_trace : Tensors {
 enum class input_gradient { compute, skip };
 
 /// The result of a backward pass: dl/dp for every parameter (same type as the parameters) and
-/// dl/da for every activation `a` of the forward pass.
-template <class Parameters, class Activations>
+/// dl/da for every activation `a` of the forward pass; and the layers' scratch (a chain's
+/// gradients between its layers).
+template <class Parameters, class Activations, class Scratch = boost::hana::tuple<>>
 struct gradients {
     Parameters parameters{};
     Activations activations{};
+    Scratch scratch{};
 };
 
 namespace detail {

@@ -76,6 +76,11 @@ struct pass_context {
 
     /// The same pass for the layer at `position`.
     constexpr pass_context at_layer(std::uint64_t position) const { return {key, position}; }
+    /// The same pass for the layer at `position` inside this one (a chain's, a residual block's):
+    /// a stream apart from every top-level layer's and from its siblings'.
+    constexpr pass_context inside(std::uint64_t position) const {
+        return {key, detail::mix_bits(layer ^ 0x6a09e667f3bcc909u) + position};
+    }
 
 private:
     std::uint64_t stream_ = detail::mix_bits(detail::mix_bits(detail::mix_bits(0)));

@@ -3,8 +3,13 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
+
+#include <boost/hana/at.hpp>
+#include <boost/hana/tuple.hpp>
 
 #include "metagrad/core/fields.hpp"
+#include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
 
 namespace metagrad {
@@ -46,6 +51,31 @@ struct forward_io {
     Cache& cache;
 };
 
+/// Tensors a layer keeps in its cache, of sample shapes `Shapes...`, for a pass over `B` samples
+/// of shape `S`, in the form the pass's input has: `get<I, X>()` for a pass whose input has shape
+/// `X`. A pass of one sample may come as the sample (`X` is `S`) or as a batch of one
+/// (`shape<1, ...>`); for B = 1 both forms are kept (one sample's worth each).
+template <class T, class S, std::size_t B, class... Shapes>
+struct pass_buffers {
+    boost::hana::tuple<tensor<T, batch_of<B, Shapes>>...> batch{};
+    std::conditional_t<B == 1, boost::hana::tuple<tensor<T, Shapes>...>, boost::hana::tuple<>> sample{};
+
+    template <std::size_t I, class X>
+    constexpr auto& get() {
+        if constexpr (std::is_same_v<X, S>)
+            return boost::hana::at_c<I>(sample);
+        else
+            return boost::hana::at_c<I>(batch);
+    }
+    template <std::size_t I, class X>
+    constexpr const auto& get() const {
+        if constexpr (std::is_same_v<X, S>)
+            return boost::hana::at_c<I>(sample);
+        else
+            return boost::hana::at_c<I>(batch);
+    }
+};
+
 /// The io types above: what a layer's io-form passes take (`template <class Ctx, pass_io IO>`),
 /// which keeps them apart from the value-returning `forward(p, x)` a layer may also have.
 template <class IO>
@@ -58,8 +88,9 @@ concept pass_io = requires {
 /// What a layer's `backward(ctx, io)` reads and writes: from `dl_dy`, it writes
 /// `dl_dparameters` (every member: they are not zeroed before) and, when
 /// `wants_input_gradient`, `dl_dx` (training skips it before the first layer with parameters).
-/// `y`, `state` and `cache` are those the forward pass of the same batch left.
-template <class T, class Sample, class X, class Y, class Parameters, class State, class Cache, bool InputGradient>
+/// `y`, `state` and `cache` are those the forward pass of the same batch left; `scratch` is the
+/// layer's `scratch<T, S, B>`, buffers of its own for this pass.
+template <class T, class Sample, class X, class Y, class Parameters, class State, class Cache, class Scratch, bool InputGradient>
 struct backward_io {
     using value_type = T;
     using sample_shape = Sample;
@@ -75,6 +106,7 @@ struct backward_io {
     const Cache& cache;
     Parameters& dl_dparameters;
     tensor<T, X>& dl_dx;
+    Scratch& scratch;
 };
 
 }  // namespace metagrad

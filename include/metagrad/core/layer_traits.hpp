@@ -43,6 +43,16 @@ template <class L, class T, class S, std::size_t B>
 struct cache_of<L, T, S, B> {
     using type = typename L::template cache<T, S, B>;
 };
+
+template <class L, class T, class S, std::size_t B>
+struct scratch_of {
+    using type = no_cache;
+};
+template <class L, class T, class S, std::size_t B>
+    requires requires { typename L::template scratch<T, S, B>; }
+struct scratch_of<L, T, S, B> {
+    using type = typename L::template scratch<T, S, B>;
+};
 }  // namespace detail
 
 /// Layer `L`'s trained parameters for sample shape `S`: `L::parameters<T, S>`, or `no_parameters`.
@@ -61,6 +71,12 @@ using layer_state = typename detail::state_of<L, T, S>::type;
 template <class L, class T, class S, std::size_t B>
 using layer_cache = typename detail::cache_of<L, T, S, B>::type;
 
+/// Layer `L`'s scratch for the backward pass over `B` samples of shape `S`: `L::scratch<T, S, B>`,
+/// or `no_cache`. Buffers the backward pass writes for itself (a chain's gradients between its
+/// layers); it lives with the gradients, in the workspace, as the cache lives with the trace.
+template <class L, class T, class S, std::size_t B>
+using layer_scratch = typename detail::scratch_of<L, T, S, B>::type;
+
 /// The io types the network makes for layer `L` on `B` samples of shape `S` (input tensors of
 /// shape `X`): in training the state is writable, in inference it is read only.
 template <class L, class T, class S, class X, class Mode>
@@ -70,8 +86,8 @@ using forward_io_for =
                layer_cache<L, T, S, batch_extent<X, S>>>;
 template <class L, class T, class S, class X, bool InputGradient>
 using backward_io_for = backward_io<T, S, X, with_batch_of_shape<X, S, typename L::template output_shape<S>>,
-                                    layer_parameters<L, T, S>, layer_state<L, T, S>,
-                                    layer_cache<L, T, S, batch_extent<X, S>>, InputGradient>;
+                                    layer_parameters<L, T, S>, layer_state<L, T, S>, layer_cache<L, T, S, batch_extent<X, S>>,
+                                    layer_scratch<L, T, S, batch_extent<X, S>>, InputGradient>;
 
 namespace detail {
 /// Whether `L` has the io form of a pass, `forward(ctx, io)` / `backward(ctx, io)`, for these

@@ -32,6 +32,8 @@ struct parts_at {
     using state = no_state;
     template <std::size_t B>
     using cache = no_cache;
+    template <std::size_t B>
+    using scratch = no_cache;
 };
 template <class L, class T, class S>
     requires layer_works<L, S>
@@ -40,6 +42,8 @@ struct parts_at<L, T, S> {
     using state = layer_state<L, T, S>;
     template <std::size_t B>
     using cache = layer_cache<L, T, S, B>;
+    template <std::size_t B>
+    using scratch = layer_scratch<L, T, S, B>;
 };
 
 template <class T, class Shapes, class LayerTuple, class Sequence>
@@ -50,6 +54,8 @@ struct part_tuples_of<T, Shapes, std::tuple<L...>, std::index_sequence<I...>> {
     using states = boost::hana::tuple<typename parts_at<L, T, std::tuple_element_t<I, Shapes>>::state...>;
     template <std::size_t B>
     using caches = boost::hana::tuple<typename parts_at<L, T, std::tuple_element_t<I, Shapes>>::template cache<B>...>;
+    template <std::size_t B>
+    using scratches = boost::hana::tuple<typename parts_at<L, T, std::tuple_element_t<I, Shapes>>::template scratch<B>...>;
 };
 
 // Whether layer L (a dense layer) applies activation A, the layer after it, in its own kernel,
@@ -136,6 +142,14 @@ public:
                                     typename detail::part_tuples_of<T, shapes, std::tuple<Layers...>, std::make_index_sequence<depth>>::
                                         template caches<batch_extent<X, InputShape>>,
                                     state_tuple<T>>;
+
+    /// What a backward pass on input shape `X` writes: parameter and activation gradients, and the
+    /// layers' scratch.
+    template <class T, class X>
+    using gradients_for =
+        gradients<parameters<T>, activations_for<T, X>,
+                  typename detail::part_tuples_of<T, shapes, std::tuple<Layers...>, std::make_index_sequence<depth>>::template scratches<
+                      batch_extent<X, InputShape>>>;
 
     /// The sub-network of layers [Begin, End), taking what layer Begin takes.
     template <std::size_t Begin, std::size_t End>
@@ -227,7 +241,7 @@ public:
     template <class Mode = training_mode, class T, class Caches, class States, class... S>
     static constexpr auto backward(const parameters<T>& p, const network_trace<activations<T, S...>, Caches, States>& a,
                                    const tensor<T, std::tuple_element_t<depth, std::tuple<S...>>>& dl_doutput) {
-        gradients<parameters<T>, activations<T, S...>> g;
+        gradients_for<T, std::tuple_element_t<0, std::tuple<S...>>> g;
         backward_into<input_gradient::compute, Mode>(p, a, dl_doutput, g);
         return g;
     }
@@ -237,10 +251,10 @@ public:
     /// is asked for its parameter gradients only (`io.wants_input_gradient` false): training
     /// never needs them.
     template <input_gradient Input = input_gradient::compute, class Mode = training_mode, class T, class Caches, class States,
-              class... S>
+              class Scratch, class... S>
     static constexpr void backward_into(const parameters<T>& p, const network_trace<activations<T, S...>, Caches, States>& a,
                                         const tensor<T, std::tuple_element_t<depth, std::tuple<S...>>>& dl_doutput,
-                                        gradients<parameters<T>, activations<T, S...>>& g) {
+                                        gradients<parameters<T>, activations<T, S...>, Scratch>& g) {
         backward_steps<Input, Mode>(p, a, dl_doutput, g, no_update{});
     }
 
@@ -250,10 +264,10 @@ public:
     /// A layer that declares `sgd_step_hook` (dense) takes the step inside its weight-gradient
     /// kernel, and its parameter gradients are never stored in `g`; other layers' are. Input
     /// gradients before the first layer with parameters are skipped, as with `input_gradient::skip`.
-    template <class T, class Caches, class States, class... S>
+    template <class T, class Caches, class States, class Scratch, class... S>
     static constexpr void backward_sgd_into(parameters<T>& p, const network_trace<activations<T, S...>, Caches, States>& a,
                                             const tensor<T, std::tuple_element_t<depth, std::tuple<S...>>>& dl_doutput,
-                                            gradients<parameters<T>, activations<T, S...>>& g, T learning_rate) {
+                                            gradients<parameters<T>, activations<T, S...>, Scratch>& g, T learning_rate) {
         backward_steps<input_gradient::skip, training_mode>(p, a, dl_doutput, g, sgd_update<T>{learning_rate});
     }
 
@@ -305,10 +319,11 @@ private:
 
     // The reverse fold over the layers shared by both backward passes; `Params` is const unless
     // `update` takes steps.
-    template <input_gradient Input, class Mode, class Params, class T, class Caches, class States, class... S, class Update>
+    template <input_gradient Input, class Mode, class Params, class T, class Caches, class States, class Scratch, class... S,
+              class Update>
     static constexpr void backward_steps(Params& p, const network_trace<activations<T, S...>, Caches, States>& a,
                                          const tensor<T, std::tuple_element_t<depth, std::tuple<S...>>>& dl_doutput,
-                                         gradients<parameters<T>, activations<T, S...>>& g, Update update) {
+                                         gradients<parameters<T>, activations<T, S...>, Scratch>& g, Update update) {
         if (&g.activations.output() != &dl_doutput) g.activations.output() = dl_doutput;
         constexpr std::size_t first = first_trainable<T>;
         using input_type = std::tuple_element_t<0, std::tuple<S...>>;
@@ -340,7 +355,8 @@ private:
                     else
                         return p.template state<I>();
                 }();
-                detail::run_backward<L>(ctx.at_layer(I), io_type{x, y, dl_dy, layer_p, state, a.template cache<I>(), dl_dp, dl_dx});
+                detail::run_backward<L>(ctx.at_layer(I), io_type{x, y, dl_dy, layer_p, state, a.template cache<I>(), dl_dp, dl_dx,
+                                                                 boost::hana::at_c<I>(g.scratch)});
             };
             // dl/dx and dl/d(the activation's input) from the weights before any step.
             const auto input_gradient_through = [&] {

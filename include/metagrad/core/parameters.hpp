@@ -38,9 +38,10 @@ constexpr bool check_described() {
     return described<P>;
 }
 
-/// Calls `f(a.*m, b.*m, ...)` for the k-th member `m` of each struct's `fields`, for every k: the
-/// structs may differ in element type (parameters in float and in double) but list their tensors
-/// in the same order.
+/// Calls `f(a.m, b.m, ...)` for the k-th member `m` of each struct's `fields`, for every k, and
+/// walks into a member that is itself a described struct (a sub-network's parameters): `f` sees
+/// tensors only. The structs may differ in element type (parameters in float and in double) but
+/// list their members in the same order.
 template <class F, class P, class... Ps>
 constexpr void for_each_member(F&& f, P& first, Ps&... rest) {
     using first_type = std::remove_const_t<P>;
@@ -48,8 +49,11 @@ constexpr void for_each_member(F&& f, P& first, Ps&... rest) {
         constexpr std::size_t count = boost::hana::length(first_type::fields);
         [&]<std::size_t... K>(std::index_sequence<K...>) {
             const auto visit = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
-                f(first.*(boost::hana::at_c<I>(first_type::fields).member),
-                  rest.*(boost::hana::at_c<I>(std::remove_const_t<Ps>::fields).member)...);
+                auto& member = member_of(first, boost::hana::at_c<I>(first_type::fields));
+                if constexpr (described<std::remove_cvref_t<decltype(member)>>)
+                    for_each_member(f, member, member_of(rest, boost::hana::at_c<I>(std::remove_const_t<Ps>::fields))...);
+                else
+                    f(member, member_of(rest, boost::hana::at_c<I>(std::remove_const_t<Ps>::fields))...);
             };
             (visit(std::integral_constant<std::size_t, K>{}), ...);
             (void)visit;  // a layer without parameters visits nothing
@@ -57,18 +61,63 @@ constexpr void for_each_member(F&& f, P& first, Ps&... rest) {
     }
 }
 
-/// The k-th member's name in struct `P`'s `fields`.
-template <class P, std::size_t K>
-inline constexpr std::string_view field_name_at = std::remove_cvref_t<decltype(boost::hana::at_c<K>(P::fields))>::name;
+/// A tensor's place in a model, as checkpoints name it: "1.weight", "1.body.0.weight". Built in a
+/// fixed buffer as a visit descends (no allocation, constexpr).
+class tensor_path {
+public:
+    constexpr std::string_view view() const { return {text_, size_}; }
+    /// This path with ".name" (or "name" at the root) added.
+    constexpr tensor_path then(std::string_view name) const {
+        tensor_path out = *this;
+        if (out.size_ > 0) out.push(".");
+        out.push(name);
+        return out;
+    }
 
-/// The number of scalars in one layer's parameter struct, from its type alone (no value is built,
-/// so large layers cost nothing to count).
+private:
+    static constexpr std::size_t capacity = 256;
+    constexpr void push(std::string_view part) {
+        for (const char c : part)
+            if (size_ < capacity) text_[size_++] = c;
+    }
+    char text_[capacity]{};
+    std::size_t size_ = 0;
+};
+
+/// `for_each_member` with each tensor's path: `f(path, ta, tb, ...)`, the path under `prefix`.
+template <class F, class P, class... Ps>
+constexpr void for_each_named_member(F&& f, const tensor_path& prefix, P& first, Ps&... rest) {
+    using first_type = std::remove_const_t<P>;
+    if constexpr (check_described<first_type>()) {
+        constexpr std::size_t count = boost::hana::length(first_type::fields);
+        [&]<std::size_t... K>(std::index_sequence<K...>) {
+            const auto visit = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+                const auto& field = boost::hana::at_c<I>(first_type::fields);
+                const tensor_path path = prefix.then(std::remove_cvref_t<decltype(field)>::name);
+                auto& member = member_of(first, field);
+                if constexpr (described<std::remove_cvref_t<decltype(member)>>)
+                    for_each_named_member(f, path, member, member_of(rest, boost::hana::at_c<I>(std::remove_const_t<Ps>::fields))...);
+                else
+                    f(path.view(), member, member_of(rest, boost::hana::at_c<I>(std::remove_const_t<Ps>::fields))...);
+            };
+            (visit(std::integral_constant<std::size_t, K>{}), ...);
+            (void)visit;
+        }(std::make_index_sequence<count>{});
+    }
+}
+
+/// The number of scalars in one layer's parameter struct (nested structs included), from its
+/// type alone (no value is built, so large layers cost nothing to count).
 template <class P>
 constexpr std::size_t scalar_count() {
     std::size_t count = 0;
     if constexpr (check_described<P>()) {
         boost::hana::for_each(P::fields, [&](auto field) {
-            count += std::remove_cvref_t<decltype(std::declval<const P&>().*(field.member))>::size;
+            using member = std::remove_cvref_t<decltype(member_of(std::declval<P&>(), field))>;
+            if constexpr (described<member>)
+                count += scalar_count<member>();
+            else
+                count += member::size;
         });
     }
     return count;
@@ -177,16 +226,7 @@ template <class Part, class F, class P, class... Rest>
 constexpr void for_each_named_tensor_in(F& f, P& a, Rest&... rest) {
     using Net = typename std::remove_cvref_t<P>::network_type;
     const auto visit_layer = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
-        using Layer = std::remove_cvref_t<decltype(Part::template of<I>(a))>;
-        std::size_t k = 0;
-        constexpr std::size_t count = boost::hana::length(Layer::fields);
-        const auto names = [&]<std::size_t... K>(std::index_sequence<K...>) {
-            return std::array<std::string_view, count>{detail::field_name_at<Layer, K>...};
-        }(std::make_index_sequence<count>{});
-        detail::for_each_member([&](auto&... tensors) { f(I, names[k++], tensors...); }, Part::template of<I>(a),
-                                Part::template of<I>(rest)...);
-        (void)names;
-        (void)k;
+        for_each_named_member(f, tensor_path{}.then(index_name<I>.view()), Part::template of<I>(a), Part::template of<I>(rest)...);
     };
     [&]<std::size_t... I>(std::index_sequence<I...>) {
         (visit_layer(std::integral_constant<std::size_t, I>{}), ...);
@@ -209,17 +249,16 @@ constexpr void for_each_state_tensor(F&& f, P&& a, Rest&&... rest) {
     detail::for_each_tensor_in<detail::state_part>(f, a, rest...);
 }
 
-/// Calls `f(layer, member, ta, tb, ...)` like `for_each_tensor`, with each tensor's place: the
-/// layer's 0-based position and the member's name from its parameter struct's `fields`
-/// (checkpoints name tensors "1.weight", "1.bias": PyTorch's `nn.Sequential` convention).
+/// Calls `f(path, ta, tb, ...)` like `for_each_tensor`, with each tensor's place as a path: the
+/// layer's 0-based position and the members' names from the `fields` on the way ("1.weight";
+/// "1.body.0.weight" inside a residual block): PyTorch's `state_dict` names.
 template <class F, class P, class... Rest>
     requires detail::is_network_parameters<std::remove_cvref_t<P>>
 constexpr void for_each_named_tensor(F&& f, P&& a, Rest&&... rest) {
     detail::for_each_named_tensor_in<detail::parameter_part>(f, a, rest...);
 }
 
-/// The same over each layer's state tensors, named from its state struct's `fields`
-/// ("1.running_mean", as PyTorch names a buffer).
+/// The same over each layer's state tensors ("1.running_mean", as PyTorch names a buffer).
 template <class F, class P, class... Rest>
     requires detail::is_network_parameters<std::remove_cvref_t<P>>
 constexpr void for_each_named_state_tensor(F&& f, P&& a, Rest&&... rest) {

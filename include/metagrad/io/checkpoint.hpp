@@ -31,12 +31,7 @@ enum class saved_part { parameters_and_state, parameters };
 /// Calls `f(name, tensor)` for every saved tensor of `p`, named "LAYER.MEMBER" ("1.weight").
 template <saved_part Part = saved_part::parameters_and_state, class P, class F>
 void for_each_saved_tensor(P& p, F&& f) {
-    const auto named = [&](std::size_t layer, std::string_view member, auto& t) {
-        std::string name = std::to_string(layer);
-        name += '.';
-        name += member;
-        f(name, t);
-    };
+    const auto named = [&](std::string_view path, auto& t) { f(std::string(path), t); };
     for_each_named_tensor(named, p);
     if constexpr (Part == saved_part::parameters_and_state) for_each_named_state_tensor(named, p);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <ratio>
 #include <string_view>
 
@@ -36,7 +37,7 @@ struct check_dropout_probability {
 /// by 1 / (1 - P), so that inference, where the layer is the identity, needs no rescaling.
 ///
 /// The mask is drawn from the pass context's counter-based numbers (core/context.hpp): element
-/// `i` of a batch is dropped when `ctx.uniform<T>(i) < P`, so a run is reproducible bit for bit,
+/// `i` of a batch is dropped when the top 32 bits of `ctx.random_bits(i)` are below P * 2^32, so a run is reproducible bit for bit,
 /// on any number of threads and after a resume (the key is the run's seed and the step's
 /// number). The mask is kept in the layer's cache (one scalar per element: 0 or the scale) for
 /// the backward pass: dl/dx = mask * dl/dy.
@@ -56,6 +57,10 @@ struct dropout {
     template <class T>
     static constexpr T scale = T{1} / (T{1} - probability<T>);
 
+    /// An element is dropped when the top 32 bits of its random number, read as a fraction of
+    /// 2^32, fall below P: probability P rounded down to a multiple of 2^-32.
+    static constexpr std::uint64_t drop_below = (static_cast<std::uint64_t>(P::num) << 32) / static_cast<std::uint64_t>(P::den);
+
     /// The mask of one pass over `B` samples: 0 where an element was dropped, else the scale.
     template <class T, class S, std::size_t B>
     struct cache {
@@ -69,8 +74,9 @@ struct dropout {
         if constexpr (!Ctx::training || P::num == 0) {
             io.y = io.x;
         } else {
+            // Integers only, so the loop vectorizes and the test is exact in every phase.
             for (std::size_t i = 0; i < n; ++i) {
-                const T kept = ctx.template uniform<T>(i) < probability<T> ? T{} : scale<T>;
+                const T kept = (ctx.random_bits(i) >> 32) < drop_below ? T{} : scale<T>;
                 io.cache.mask[i] = kept;
                 io.y[i] = io.x[i] * kept;
             }

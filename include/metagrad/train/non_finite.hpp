@@ -60,8 +60,8 @@ template <class Net, class T>
 std::string first_non_finite(const network_parameters<Net, T>& p) {
     std::string name;
     for_each_named_tensor(
-        [&](std::size_t layer, std::string_view member, const auto& t) {
-            if (name.empty() && !all_finite(t)) name = std::to_string(layer) + "." + std::string(member);
+        [&](std::string_view path, const auto& t) {
+            if (name.empty() && !all_finite(t)) name = std::string(path);
         },
         p);
     return name;

@@ -20,7 +20,7 @@ struct workspace {
     using trace_type = typename Net::template trace_for<T, X>;
 
     trace_type trace{};
-    gradients<typename Net::template parameters<T>, activations_type> gradient{};
+    typename Net::template gradients_for<T, X> gradient{};
     /// The key of the next step's random numbers (dropout's masks): each step uses it, then
     /// counts `key.step` on. `train_epoch` sets it from its position, so a resumed run draws
     /// what the uninterrupted one drew.
