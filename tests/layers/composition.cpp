@@ -114,4 +114,31 @@ BOOST_AUTO_TEST_CASE(a_residual_network_trains_and_predicts) {
     for (std::size_t i = 0; i < want.size; ++i) BOOST_TEST(got[i] == want[i], boost::test_tools::tolerance(1e-5f));
 }
 
+// The example of docs/layers.md.
+namespace docs_example {
+// [residual]
+using block = mg::residual<mg::chain<mg::dense<8>, mg::batch_norm<>, mg::relu, mg::dense<8>>>;
+using net = mg::sequential<mg::input<5>, mg::dense<8>, block, block, mg::dense<3>>;
+// [residual]
+}  // namespace docs_example
+
+BOOST_AUTO_TEST_CASE(the_docs_example_names_what_the_docs_say) {
+    using docs_example::net;
+    net::parameters<float> p;
+    std::set<std::string> names;
+    mg::for_each_named_tensor([&](std::string_view path, const auto&) { names.insert(std::string(path)); }, p);
+    mg::for_each_named_state_tensor([&](std::string_view path, const auto&) { names.insert(std::string(path)); }, p);
+    BOOST_TEST(names.count("3.body.1.weight") == 1u);
+    BOOST_TEST(names.count("3.body.1.running_mean") == 1u);
+    static_assert(std::is_same_v<decltype(p.layer<3>().body.at<1>().weight), mg::vector<float, 8>>);
+}
+
+// Summaries count a block's parameters and operations through its layers: two dense layers of
+// 8 x 8 + 8 and a batch norm of 8 + 8; (2 x 8 + 1) x 8 per dense layer, 2 x 8 for the batch norm,
+// 8 for the ReLU, 8 for the sum.
+using block_summary = mg::network_summary<docs_example::net>;
+static_assert(block_summary::layers[2].parameters == 160);
+static_assert(block_summary::layers[2].flops == 2 * (17 * 8) + 16 + 8 + 8);
+static_assert(block_summary::layers[2].name == "residual");
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -92,6 +93,13 @@ struct chain {
 
     template <class S>
     using output_shape = std::tuple_element_t<depth, shapes<S>>;
+
+    static constexpr std::string_view name = "chain";
+    /// Its layers' operations, summed.
+    template <class S>
+    static constexpr std::size_t flops = []<std::size_t... I>(std::index_sequence<I...>) {
+        return (layer_flops<layer_type<I>, std::tuple_element_t<I, shapes<S>>> + ... + 0);
+    }(std::make_index_sequence<depth>{});
 
 private:
     template <class T, class S, std::size_t B = 1>

@@ -77,6 +77,25 @@ using layer_cache = typename detail::cache_of<L, T, S, B>::type;
 template <class L, class T, class S, std::size_t B>
 using layer_scratch = typename detail::scratch_of<L, T, S, B>::type;
 
+/// Layer `L`'s name in summaries: `L::name`, or "layer".
+template <class L>
+inline constexpr std::string_view layer_name = [] {
+    if constexpr (requires { std::string_view(L::name); })
+        return std::string_view(L::name);
+    else
+        return std::string_view("layer");
+}();
+
+/// The floating-point operations of `L`'s forward pass on one sample of shape `S`: `L::flops<S>`,
+/// or one per output element (an element-wise layer).
+template <class L, class S>
+inline constexpr std::size_t layer_flops = [] {
+    if constexpr (requires { std::size_t(L::template flops<S>); })
+        return std::size_t(L::template flops<S>);
+    else
+        return L::template output_shape<S>::size;
+}();
+
 /// The io types the network makes for layer `L` on `B` samples of shape `S` (input tensors of
 /// shape `X`): in training the state is writable, in inference it is read only.
 template <class L, class T, class S, class X, class Mode>

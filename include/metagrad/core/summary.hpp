@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/network.hpp"
 
 namespace metagrad {
@@ -20,16 +21,6 @@ struct layer_summary {
     std::size_t parameters = 0;
     std::size_t flops = 0;
 };
-
-namespace detail {
-template <class L, class S>
-constexpr std::size_t layer_flops() {
-    if constexpr (requires { L::template flops<S>; })
-        return L::template flops<S>;
-    else
-        return L::template output_shape<S>::size;  // element-wise: about one operation per output
-}
-}  // namespace detail
 
 /// Everything about network `Net` that its type determines, as constants: per layer (0-based)
 /// a `layer_summary`; in total the parameter count, forward FLOPs per sample, and bytes of
@@ -48,12 +39,12 @@ struct network_summary {
                  using In = typename Net::template shape_at<I>;
                  using Out = typename Net::template shape_at<I + 1>;
                  layer_summary row;
-                 if constexpr (requires { L::name; }) row.name = L::name; else row.name = "layer";
+                 row.name = layer_name<L>;
                  row.output_rank = Out::rank;
                  for (std::size_t k = 0; k < Out::rank; ++k) row.output_extents[k] = Out::extents[k];
                  row.parameters = detail::scalar_count<std::remove_cvref_t<
                      decltype(std::declval<typename Net::template parameters<float>&>().template layer<I>())>>();
-                 row.flops = detail::layer_flops<L, In>();
+                 row.flops = layer_flops<L, In>;
                  return row;
              }()),
              ...);

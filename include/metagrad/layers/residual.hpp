@@ -47,6 +47,10 @@ struct residual {
     template <class S>
     using output_shape = typename Body::template output_shape<S>;
 
+    /// Both branches' operations and the sum.
+    template <class S>
+    static constexpr std::size_t flops = layer_flops<Body, S> + layer_flops<Projection, S> + output_shape<S>::size;
+
     // The identity projection adds x itself: nothing to run, nothing to keep.
     static constexpr bool identity_projection = std::is_same_v<Projection, identity>;
 
