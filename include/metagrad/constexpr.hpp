@@ -39,6 +39,7 @@
 #include "metagrad/layers/dropout.hpp"
 #include "metagrad/layers/identity.hpp"
 #include "metagrad/layers/leaky_relu.hpp"
+#include "metagrad/layers/parallel.hpp"
 #include "metagrad/layers/relu.hpp"
 #include "metagrad/layers/residual.hpp"
 #include "metagrad/layers/sigmoid.hpp"

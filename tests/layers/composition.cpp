@@ -3,6 +3,7 @@
 // computed side by side in the network; names are paths, as PyTorch names nested modules, and
 // checkpoints round-trip nested parameters and state; nested layers draw random numbers of their
 // own; a residual network trains and the predictor runs it.
+#include <cmath>
 #include <cstddef>
 #include <ratio>
 #include <set>
@@ -112,6 +113,33 @@ BOOST_AUTO_TEST_CASE(a_residual_network_trains_and_predicts) {
     const auto want = resnet::forward(p, x);
     const auto& got = predict(x);
     for (std::size_t i = 0; i < want.size; ++i) BOOST_TEST(got[i] == want[i], boost::test_tools::tolerance(1e-5f));
+}
+
+BOOST_AUTO_TEST_CASE(parallel_branches_sum_or_sit_side_by_side) {
+    using side_by_side = mg::network<mg::shape<3>, mg::parallel<mg::merge::concatenate, mg::identity, mg::dense<2>, mg::identity>>;
+    static_assert(std::is_same_v<side_by_side::output_shape, mg::shape<8>>);
+    auto p = random_parameters<side_by_side, double>();
+    const auto x = random_tensor<double, mg::shape<2, 3>>();
+    const auto y = side_by_side::forward(p, x);
+    const auto projected = mg::dense<2>::forward(p.layer<0>().at<1>(), x);
+    for (std::size_t r = 0; r < 2; ++r) {
+        for (std::size_t j = 0; j < 3; ++j) {
+            BOOST_TEST(y[r * 8 + j] == x[r * 3 + j]);
+            BOOST_TEST(y[r * 8 + 5 + j] == x[r * 3 + j]);
+        }
+        for (std::size_t j = 0; j < 2; ++j) BOOST_TEST(y[r * 8 + 3 + j] == projected[r * 2 + j]);
+    }
+    using summed = mg::network<mg::shape<3>, mg::parallel<mg::merge::sum, mg::identity, mg::identity, mg::tanh_layer>>;
+    const summed::parameters<double> none;
+    const auto v = random_tensor<double, mg::shape<3>>();
+    const auto s = summed::forward(none, v);
+    for (std::size_t j = 0; j < 3; ++j) BOOST_TEST(s[j] == 2 * v[j] + std::tanh(v[j]), boost::test_tools::tolerance(1e-15));
+    // Branches are named by position.
+    using two_towers = mg::sequential<mg::input<4>, mg::parallel<mg::merge::sum, mg::dense<3>, mg::chain<mg::relu, mg::dense<3>>>>;
+    std::set<std::string> names;
+    mg::for_each_named_tensor([&](std::string_view path, const auto&) { names.insert(std::string(path)); }, two_towers::parameters<float>{});
+    const std::set<std::string> expected{"1.0.weight", "1.0.bias", "1.1.1.weight", "1.1.1.bias"};
+    BOOST_TEST(names == expected, boost::test_tools::per_element());
 }
 
 // The example of docs/layers.md.

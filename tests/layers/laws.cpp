@@ -59,7 +59,11 @@ using layer_cases = std::tuple<
     layer_case<mg::residual<mg::chain<mg::dense<4>, mg::tanh_layer, mg::dense<4>>>, mg::shape<4>, float, mg::shape<4>>,
     layer_case<mg::residual<mg::chain<mg::dense<3>, mg::sigmoid>, mg::dense<3>>, mg::shape<5>, double, mg::shape<3>>,
     layer_case<mg::residual<mg::chain<mg::batch_norm<>, mg::tanh_layer, mg::dropout<std::ratio<1, 4>>>>, mg::shape<3, 4>, double,
-               mg::shape<3, 4>>>;
+               mg::shape<3, 4>>,
+    layer_case<mg::parallel<mg::merge::sum, mg::dense<3>, mg::chain<mg::dense<4>, mg::tanh_layer, mg::dense<3>>>, mg::shape<5>, double,
+               mg::shape<3>>,
+    layer_case<mg::parallel<mg::merge::concatenate, mg::dense<2>, mg::identity, mg::chain<mg::dense<3>, mg::sigmoid>>, mg::shape<4>, float,
+               mg::shape<9>>>;
 
 constexpr std::size_t batch = 3;
 
@@ -425,3 +429,5 @@ static_assert(compile_time_gradcheck<mg::chain<mg::dense<3>, mg::tanh_layer, mg:
 static_assert(compile_time_gradcheck<mg::residual<mg::chain<mg::dense<3>, mg::sigmoid, mg::dense<3>>>, mg::shape<3>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::residual<mg::chain<mg::dense<2>, mg::tanh_layer>, mg::dense<2>>, mg::shape<3>, mg::shape<2, 3>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::residual<mg::batch_norm<>>, mg::shape<2, 3>, mg::shape<2, 2, 3>>() < 1e-7);
+static_assert(compile_time_gradcheck<mg::parallel<mg::merge::sum, mg::dense<2>, mg::chain<mg::dense<2>, mg::tanh_layer>>, mg::shape<3>>() < 1e-8);
+static_assert(compile_time_gradcheck<mg::parallel<mg::merge::concatenate, mg::identity, mg::dense<2>>, mg::shape<3>, mg::shape<2, 3>>() < 1e-8);

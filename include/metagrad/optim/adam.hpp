@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "metagrad/core/parameters.hpp"
+#include "metagrad/optim/flush.hpp"
 #include "metagrad/eval/vector_math.hpp"
 #include "metagrad/math/sqrt.hpp"
 
@@ -59,8 +60,8 @@ struct adam_family {
                 w *= shrink;
             else
                 grad += o.weight_decay * w;
-            m = m * o.beta1 + (1 - o.beta1) * grad;
-            v = v * o.beta2 + (1 - o.beta2) * grad * grad;
+            m = detail::flush_subnormal<T>(m * o.beta1 + (1 - o.beta1) * grad);
+            v = detail::flush_subnormal<T>(v * o.beta2 + (1 - o.beta2) * grad * grad);
             const U denominator = square_root(v) / correction2_root + o.epsilon;
             w -= step_size * (m / denominator);
         };

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "metagrad/core/parameters.hpp"
+#include "metagrad/optim/flush.hpp"
 
 namespace metagrad {
 
@@ -43,7 +44,7 @@ struct sgd_momentum {
         for_each_tensor([&](auto& w, const auto& dw, auto& b) {
             for (std::size_t i = 0; i < w.size; ++i) {
                 const T d = dw[i] + o.weight_decay * w[i];
-                b[i] = first ? d : o.momentum * b[i] + (1 - o.dampening) * d;
+                b[i] = detail::flush_subnormal<T>(first ? d : o.momentum * b[i] + (1 - o.dampening) * d);
                 w[i] -= o.learning_rate * (o.nesterov ? d + o.momentum * b[i] : b[i]);
             }
         }, p, g, velocity);
