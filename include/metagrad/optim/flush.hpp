@@ -15,7 +15,7 @@ namespace metagrad::detail {
 template <class T, class V>
 constexpr V flush_subnormal(V x) {
     constexpr T smallest = std::numeric_limits<T>::min();
-    return (x < smallest) & (x > -smallest) ? V{} : x;
+    return ((x < smallest) & (x > -smallest)) ? V{} : x;
 }
 
 }  // namespace metagrad::detail
