@@ -71,6 +71,14 @@ constexpr auto small_mask() {
 }
 static_assert(small_mask()[0] == 0 || small_mask()[0] == 2);
 
+// ctx.uniform<T>(i) is the top bits of ctx.random_bits(i), scaled into [0, 1): 24 for float, 53
+// for double.
+constexpr mg::pass_context<1, mg::training_mode> uniform_context{{5, 8}, 2};
+static_assert(uniform_context.uniform<float>(7) == static_cast<float>(uniform_context.random_bits(7) >> 40) * 0x1.0p-24f);
+static_assert(uniform_context.uniform<double>(7) == static_cast<double>(uniform_context.random_bits(7) >> 11) * 0x1.0p-53);
+static_assert(uniform_context.uniform<double>(7) >= 0 && uniform_context.uniform<double>(7) < 1);
+static_assert(uniform_context.random_bits(7) != uniform_context.inside(0).random_bits(7));
+
 BOOST_AUTO_TEST_CASE(the_mask_in_constant_evaluation_is_the_run_time_mask) {
     constexpr auto at_compile_time = small_mask();
     const auto at_run_time = small_mask();

@@ -10,6 +10,7 @@
 
 #include "metagrad/core/context.hpp"
 #include "metagrad/core/network_shapes.hpp"
+#include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
 
 namespace metagrad {
@@ -83,7 +84,7 @@ template <class T, class X, class In, class Shapes>
 struct activations_of;
 template <class T, class X, class In, class... S>
 struct activations_of<T, X, In, std::tuple<S...>> {
-    using type = activations<T, typename with_batch_of<X, In, S>::type...>;
+    using type = activations<T, with_batch_of_shape<X, In, S>...>;
 };
 }  // namespace detail
 

@@ -60,16 +60,6 @@ struct all_shapes<shape_chain<Last, shape_list<Before...>>> {
 template <class In, class... Layers>
 using shapes_of = typename all_shapes<decltype((shape_chain<In, shape_list<>>{} + ... + layer_tag<Layers>{}))>::type;
 
-/// The shape of activation `S` when the network input has shape `X` (a sample or a batch).
-template <class X, class Sample, class S>
-struct with_batch_of {
-    using type = S;  // X is a single sample
-};
-template <std::size_t B, std::size_t... E, class Sample, class S>
-    requires(!std::is_same_v<shape<B, E...>, Sample> && std::is_same_v<shape<E...>, Sample>)
-struct with_batch_of<shape<B, E...>, Sample, S> {
-    using type = batch_of<B, S>;
-};
 }  // namespace detail
 
 /// Whether `Layers...` compose on inputs of shape `In`, asked without failing (a network of them
