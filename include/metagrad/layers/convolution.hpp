@@ -1,0 +1,328 @@
+// metagrad::conv2d and metagrad::conv1d: convolutions over channels-last images and sequences.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "metagrad/core/broadcast.hpp"
+#include "metagrad/core/fields.hpp"
+#include "metagrad/core/layer_io.hpp"
+#include "metagrad/core/layer_traits.hpp"
+#include "metagrad/core/matmul.hpp"
+#include "metagrad/core/reduce.hpp"
+#include "metagrad/core/reshape.hpp"
+#include "metagrad/core/shape.hpp"
+#include "metagrad/core/tensor.hpp"
+#include "metagrad/core/transpose.hpp"
+#include "metagrad/eval/assign.hpp"
+#include "metagrad/layers/window.hpp"
+
+namespace metagrad {
+
+/// A convolution's parameters: `weight` (`Out x kh x kw x In/groups` for conv2d, `Out x k x
+/// In/groups` for conv1d: each output channel's kernel, channels last like the images) and
+/// `bias` (Out). PyTorch stores `Out x In/groups x kh x kw`; the names are PyTorch's, and a
+/// PyTorch weight is this one with its channel axis moved last (docs/layers.md).
+template <class T, class WeightShape, bool Bias>
+struct convolution_parameters {
+    tensor<T, WeightShape> weight{};
+    vector<T, WeightShape::template extent<0>> bias{};
+
+    static constexpr auto fields = metagrad::fields(field<"weight">(&convolution_parameters::weight),
+                                                    field<"bias">(&convolution_parameters::bias));
+    friend constexpr bool operator==(const convolution_parameters&, const convolution_parameters&) = default;
+};
+template <class T, class WeightShape>
+struct convolution_parameters<T, WeightShape, false> {
+    tensor<T, WeightShape> weight{};
+
+    static constexpr auto fields = metagrad::fields(field<"weight">(&convolution_parameters::weight));
+    friend constexpr bool operator==(const convolution_parameters&, const convolution_parameters&) = default;
+};
+
+/// Diagnostic vocabulary: a convolution's output channels and options.
+template <std::size_t Out, class... Options>
+struct convolution_options {};
+template <class O>
+inline constexpr bool convolution_options_are_valid = false;
+template <std::size_t Out, class... Options>
+    requires(Out > 0 && ((detail::is_window_option<Options> || detail::is_groups<Options> ||
+                          std::is_same_v<Options, without_bias>) && ...) &&
+             detail::window_options<false, Options...>::has_kernel && detail::window_options<false, Options...>::none_repeated &&
+             detail::window_options<false, Options...>::extents_positive &&
+             Out % detail::window_options<false, Options...>::groups == 0)
+inline constexpr bool convolution_options_are_valid<convolution_options<Out, Options...>> = true;
+
+namespace detail {
+// In a class of its own, so that a network of a badly written convolution reports this one error.
+template <class O>
+struct check_convolution_options {
+    // A convolution needs `kernel<...>` once; each other option (stride, padding, dilation,
+    // groups, without_bias) at most once; every extent positive; outputs a multiple of groups.
+    static_assert(convolution_options_are_valid<O>,
+                  "metagrad::conv2d/conv1d: write conv2d<Out, kernel<kh, kw>, [stride<..>], [padding<..>], "
+                  "[dilation<..>], [groups<G>], [without_bias]> with positive extents and Out a multiple of G");
+    static constexpr bool value = true;
+};
+
+/// The maths of a convolution over `Axes` spatial axes (1 or 2) with `Out` output channels.
+/// A sample is `<H, W, C>` (conv2d) or `<L, C>` (conv1d, seen as H = 1); the kernels are
+/// `Out x taps x C/G`. With one group, the forward pass is one matrix product: the patches of a
+/// batch, copied into the cache as `B*H'*W'` rows of `taps*C` values (im2col), times the kernels
+/// transposed, plus the bias. The backward pass takes the weight gradient from the same patches
+/// and the input gradient as patch gradients folded back onto the input. A 1x1 convolution
+/// with stride 1 reads the input as its own patches. Grouped convolutions (depthwise included)
+/// use direct loops.
+template <std::size_t Axes, std::size_t Out, class O>
+struct convolution_maths {
+    // Zero extents are reported by the layer's own check; the maths reads them as 1, so that the
+    // check's message stays the only error.
+    static constexpr std::size_t at_least_one(std::size_t v) { return v > 0 ? v : 1; }
+    static constexpr std::size_t out_channels = at_least_one(Out), group_count = at_least_one(O::groups);
+    static constexpr std::size_t kernel_h = Axes == 2 ? at_least_one(O::kernel_h) : 1;
+    static constexpr std::size_t kernel_w = at_least_one(Axes == 2 ? O::kernel_w : O::kernel_h);
+    static constexpr std::size_t stride_h = Axes == 2 ? at_least_one(O::stride_h) : 1;
+    static constexpr std::size_t stride_w = at_least_one(Axes == 2 ? O::stride_w : O::stride_h);
+    static constexpr std::size_t padding_h = Axes == 2 ? O::padding_h : 0, padding_w = Axes == 2 ? O::padding_w : O::padding_h;
+    static constexpr std::size_t dilation_h = Axes == 2 ? at_least_one(O::dilation_h) : 1;
+    static constexpr std::size_t dilation_w = at_least_one(Axes == 2 ? O::dilation_w : O::dilation_h);
+
+    template <class S>
+    static constexpr bool rank_fits = S::rank == Axes + 1;
+    template <class S>
+    static constexpr std::size_t height_of = Axes == 2 ? S::extents[0] : 1;
+    template <class S>
+    static constexpr std::size_t width_of = S::extents[S::rank - 2];
+    template <class S>
+    using geometry_on = window_geometry<height_of<S>, width_of<S>, S::last, kernel_h, kernel_w, stride_h, stride_w, padding_h,
+                                        padding_w, dilation_h, dilation_w>;
+    // What a layer is merely probed with (`layer<L>` tries a vector) gets a stand-in on which
+    // the window fits, so that every member names a type; the network's checks reject the shape
+    // through `accepts`.
+    using stand_in = std::conditional_t<Axes == 2, shape<dilation_h * kernel_h, dilation_w * kernel_w, group_count>,
+                                        shape<dilation_w * kernel_w, group_count>>;
+
+    /// A sample of rank Axes + 1 whose channels split into the groups and on which the window fits.
+    template <class S>
+    static constexpr bool accepts = [] {
+        if constexpr (rank_fits<S>)
+            return S::last % group_count == 0 && geometry_on<S>::fits;
+        else
+            return false;
+    }();
+
+    template <class S>
+    using geometry = geometry_on<std::conditional_t<accepts<S>, S, stand_in>>;
+    template <class S>
+    static constexpr std::size_t channels_per_group = geometry<S>::channels / group_count;
+    template <class S>
+    static constexpr std::size_t patch = geometry<S>::taps * channels_per_group<S>;  // one output's inputs
+
+    template <class S>
+    using output_shape = std::conditional_t<Axes == 2, shape<geometry<S>::out_height, geometry<S>::out_width, out_channels>,
+                                            shape<geometry<S>::out_width, out_channels>>;
+
+    template <class S>
+    using weight_shape = std::conditional_t<Axes == 2, shape<out_channels, kernel_h, kernel_w, channels_per_group<S>>,
+                                            shape<out_channels, kernel_w, channels_per_group<S>>>;
+    template <class T, class S>
+    using parameters = convolution_parameters<T, weight_shape<S>, O::bias>;
+
+    /// A multiply and an add per tap and input channel of each output, and the bias.
+    template <class S>
+    static constexpr std::size_t flops = (2 * patch<S> + (O::bias ? 1 : 0)) * out_channels * geometry<S>::positions;
+
+    // The patches (im2col) are copied when there is one group and the window is not pointwise.
+    template <class S>
+    static constexpr bool copies_patches = group_count == 1 && !geometry<S>::pointwise;
+
+    /// What the forward pass keeps: the batch's patches, `B*H'*W'` rows of `taps*C`, and the
+    /// kernels transposed (`taps*C x Out`), whose rows of outputs fill the product's vectors.
+    template <class T, class S, std::size_t B>
+    struct cache {
+        tensor<T, shape<copies_patches<S> ? B * geometry<S>::positions * patch<S> : 1>> patches{};
+        tensor<T, shape<group_count == 1 ? patch<S> : 1, group_count == 1 ? out_channels : 1>> kernels{};
+    };
+    /// What the backward pass writes for itself: the gradient of each patch, before it is folded
+    /// back onto the input.
+    template <class T, class S, std::size_t B>
+    struct scratch {
+        tensor<T, shape<copies_patches<S> ? B * geometry<S>::positions * patch<S> : 1>> patch_gradients{};
+    };
+
+    template <class Ctx, pass_io IO>
+    static constexpr void forward(const Ctx&, const IO& io) {
+        using S = typename IO::sample_shape;
+        using G = geometry<S>;
+        constexpr std::size_t samples = IO::input_shape::size / S::size, rows = samples * G::positions, k = patch<S>;
+        const auto& p = io.parameters;
+        if constexpr (group_count > 1) {
+            grouped_forward<S, samples>(io);
+        } else {
+            io.cache.kernels = transpose(reshape<shape<out_channels, k>>(p.weight));
+            if constexpr (copies_patches<S>) {
+                gather_patches<S, samples>(io.x, io.cache.patches);
+                product_plus_bias<rows, k>(io.y, reshape<shape<rows, k>>(io.cache.patches), io.cache.kernels, p);
+            } else {
+                product_plus_bias<rows, k>(io.y, reshape<shape<rows, k>>(io.x), io.cache.kernels, p);
+            }
+        }
+    }
+
+    template <class Ctx, pass_io IO>
+    static constexpr void backward(const Ctx&, const IO& io) {
+        using S = typename IO::sample_shape;
+        using G = geometry<S>;
+        constexpr std::size_t samples = IO::input_shape::size / S::size, rows = samples * G::positions, k = patch<S>;
+        auto& dp = io.dl_dparameters;
+        if constexpr (group_count > 1) {
+            grouped_backward<S, samples>(io);
+        } else {
+            const auto dl_dy = reshape<shape<rows, out_channels>>(io.dl_dy);
+            const auto weight = reshape<shape<out_channels, k>>(io.parameters.weight);
+            if constexpr (O::bias) dp.bias = column_sums(dl_dy);
+            if constexpr (copies_patches<S>) {
+                eval::assign_to_fresh(dp.weight.data, matmul(transpose(dl_dy), reshape<shape<rows, k>>(io.cache.patches)));
+                if constexpr (IO::wants_input_gradient) {
+                    eval::assign_to_fresh(io.scratch.patch_gradients.data, matmul(dl_dy, weight));
+                    scatter_patches<S, samples>(io.scratch.patch_gradients, io.dl_dx);
+                }
+            } else {
+                eval::assign_to_fresh(dp.weight.data, matmul(transpose(dl_dy), reshape<shape<rows, k>>(io.x)));
+                if constexpr (IO::wants_input_gradient) eval::assign_to_fresh(io.dl_dx.data, matmul(dl_dy, weight));
+            }
+        }
+    }
+
+private:
+    template <std::size_t Rows, std::size_t K, class Y, class Patches, class Kernels, class P>
+    static constexpr void product_plus_bias(Y& y, const Patches& patches, const Kernels& kernels, const P& p) {
+        if constexpr (O::bias)
+            eval::assign_to_fresh(y.data, matmul(patches, kernels) + broadcast_rows<Rows>(p.bias));
+        else
+            eval::assign_to_fresh(y.data, matmul(patches, kernels));
+    }
+
+    // Row (sample, output position) of the patches holds, for each tap, the input's channels at
+    // that tap, or zeros where the tap falls in the padding.
+    template <class S, std::size_t Samples, class X, class Patches>
+    static constexpr void gather_patches(const X& x, Patches& patches) {
+        using G = geometry<S>;
+        constexpr std::size_t c = G::channels, k = patch<S>;
+        for (std::size_t b = 0; b < Samples; ++b)
+            for (std::size_t oy = 0; oy < G::out_height; ++oy)
+                for (std::size_t ox = 0; ox < G::out_width; ++ox) {
+                    const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
+                    G::for_each_tap(
+                        oy, ox,
+                        [&](std::size_t tap, std::size_t at) {
+                            for (std::size_t i = 0; i < c; ++i) patches[row * k + tap * c + i] = x[(in + at) * c + i];
+                        },
+                        [&](std::size_t tap) {
+                            for (std::size_t i = 0; i < c; ++i) patches[row * k + tap * c + i] = 0;
+                        });
+                }
+    }
+
+    // The transpose of the gathering: each patch gradient is added back where its values came from.
+    template <class S, std::size_t Samples, class Patches, class X>
+    static constexpr void scatter_patches(const Patches& patches, X& dl_dx) {
+        using G = geometry<S>;
+        constexpr std::size_t c = G::channels, k = patch<S>;
+        for (auto& v : dl_dx) v = 0;
+        for (std::size_t b = 0; b < Samples; ++b)
+            for (std::size_t oy = 0; oy < G::out_height; ++oy)
+                for (std::size_t ox = 0; ox < G::out_width; ++ox) {
+                    const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
+                    G::for_each_tap(
+                        oy, ox,
+                        [&](std::size_t tap, std::size_t at) {
+                            for (std::size_t i = 0; i < c; ++i) dl_dx[(in + at) * c + i] += patches[row * k + tap * c + i];
+                        },
+                        [](std::size_t) {});
+                }
+    }
+
+    // Grouped convolutions: output channel o of group g = o / (Out/G) reads input channels
+    // [g*C/G, (g+1)*C/G) only.
+    template <class S, std::size_t Samples, class IO>
+    static constexpr void grouped_forward(const IO& io) {
+        using G = geometry<S>;
+        using T = typename IO::value_type;
+        constexpr std::size_t c = G::channels, cg = channels_per_group<S>, og = out_channels / group_count;
+        const auto& w = io.parameters.weight;
+        for (std::size_t b = 0; b < Samples; ++b)
+            for (std::size_t oy = 0; oy < G::out_height; ++oy)
+                for (std::size_t ox = 0; ox < G::out_width; ++ox) {
+                    const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
+                    for (std::size_t o = 0; o < out_channels; ++o) {
+                        T sum{};
+                        if constexpr (O::bias) sum = io.parameters.bias[o];
+                        const std::size_t first = (o / og) * cg;
+                        G::for_each_tap(
+                            oy, ox,
+                            [&](std::size_t tap, std::size_t at) {
+                                for (std::size_t i = 0; i < cg; ++i) sum += io.x[(in + at) * c + first + i] * w[(o * G::taps + tap) * cg + i];
+                            },
+                            [](std::size_t) {});
+                        io.y[row * out_channels + o] = sum;
+                    }
+                }
+    }
+
+    template <class S, std::size_t Samples, class IO>
+    static constexpr void grouped_backward(const IO& io) {
+        using G = geometry<S>;
+        using T = typename IO::value_type;
+        constexpr std::size_t c = G::channels, cg = channels_per_group<S>, og = out_channels / group_count;
+        const auto& w = io.parameters.weight;
+        auto& dp = io.dl_dparameters;
+        for (auto& v : dp.weight) v = 0;
+        if constexpr (O::bias)
+            for (auto& v : dp.bias) v = 0;
+        if constexpr (IO::wants_input_gradient)
+            for (auto& v : io.dl_dx) v = 0;
+        for (std::size_t b = 0; b < Samples; ++b)
+            for (std::size_t oy = 0; oy < G::out_height; ++oy)
+                for (std::size_t ox = 0; ox < G::out_width; ++ox) {
+                    const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
+                    for (std::size_t o = 0; o < out_channels; ++o) {
+                        const T g = io.dl_dy[row * out_channels + o];
+                        if constexpr (O::bias) dp.bias[o] += g;
+                        const std::size_t first = (o / og) * cg;
+                        G::for_each_tap(
+                            oy, ox,
+                            [&](std::size_t tap, std::size_t at) {
+                                for (std::size_t i = 0; i < cg; ++i) {
+                                    const std::size_t xi = (in + at) * c + first + i, wi = (o * G::taps + tap) * cg + i;
+                                    dp.weight[wi] += g * io.x[xi];
+                                    if constexpr (IO::wants_input_gradient) io.dl_dx[xi] += g * w[wi];
+                                }
+                            },
+                            [](std::size_t) {});
+                    }
+                }
+    }
+};
+}  // namespace detail
+
+/// A two-dimensional convolution (PyTorch's `nn.Conv2d`, channels last): samples `<H, W, C>`
+/// become `<H', W', Out>`, with H' = (H + 2 padding - dilation (kh - 1) - 1) / stride + 1 and
+/// likewise W'. Options, in any order: `kernel<kh, kw>` (required; `kernel<3>` is 3 x 3),
+/// `stride<..>` (1), `padding<..>` (0, zeros on each side), `dilation<..>` (1), `groups<G>` (1;
+/// C and Out must be multiples of G, G = C is depthwise), `without_bias`.
+template <std::size_t Out, class... Options>
+struct conv2d : detail::convolution_maths<2, Out, detail::window_options<false, Options...>> {
+    static_assert(detail::check_convolution_options<convolution_options<Out, Options...>>::value);
+    static constexpr std::string_view name = "conv2d";
+};
+
+/// A one-dimensional convolution (PyTorch's `nn.Conv1d`, channels last): samples `<L, C>` become
+/// `<L', Out>`. The same options as conv2d; each reads its first extent (`kernel<5>`).
+template <std::size_t Out, class... Options>
+struct conv1d : detail::convolution_maths<1, Out, detail::window_options<false, Options...>> {
+    static_assert(detail::check_convolution_options<convolution_options<Out, Options...>>::value);
+    static constexpr std::string_view name = "conv1d";
+};
+
+}  // namespace metagrad

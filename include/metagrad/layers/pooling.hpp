@@ -1,0 +1,222 @@
+// metagrad pooling: the maximum or mean of each channel over a sliding window (max_pool2d,
+// avg_pool2d and their one-dimensional forms), and over every position (global_avg_pool).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+#include "metagrad/core/layer_io.hpp"
+#include "metagrad/core/shape.hpp"
+#include "metagrad/core/tensor.hpp"
+#include "metagrad/layers/window.hpp"
+
+namespace metagrad {
+
+/// Diagnostic vocabulary: a pooling layer's options.
+template <class... Options>
+struct pooling_options {};
+template <class O>
+inline constexpr bool pooling_options_are_valid = false;
+template <class... Options>
+    requires((detail::is_window_option<Options> && ...) && detail::window_options<true, Options...>::has_kernel &&
+             detail::window_options<true, Options...>::none_repeated && detail::window_options<true, Options...>::extents_positive &&
+             2 * detail::window_options<true, Options...>::padding_h <= detail::window_options<true, Options...>::kernel_h &&
+             2 * detail::window_options<true, Options...>::padding_w <= detail::window_options<true, Options...>::kernel_w)
+inline constexpr bool pooling_options_are_valid<pooling_options<Options...>> = true;
+
+namespace detail {
+template <class O>
+struct check_pooling_options {
+    // A pooling layer needs `kernel<...>` once; stride (the kernel by default), padding and
+    // dilation at most once; every extent positive; padding at most half the kernel, so that
+    // every window reads an input, as PyTorch requires.
+    static_assert(pooling_options_are_valid<O>,
+                  "metagrad::max_pool/avg_pool: write max_pool2d<kernel<kh, kw>, [stride<..>], [padding<..>], [dilation<..>]> "
+                  "with positive extents and padding at most half the kernel");
+    static constexpr bool value = true;
+};
+
+enum class pooling_kind { maximum, mean };
+
+/// The maths of pooling over `Axes` spatial axes (1 or 2): each channel of each output position
+/// is the maximum, or the mean, of that channel over the window's taps. The mean divides by the
+/// number of taps, padding included (PyTorch's default `count_include_pad`); the maximum ignores
+/// the padding, keeps the first of equal values, and passes NaN on as PyTorch does.
+template <std::size_t Axes, pooling_kind Kind, class O>
+struct pooling_maths {
+    static constexpr std::size_t at_least_one(std::size_t v) { return v > 0 ? v : 1; }
+    static constexpr std::size_t kernel_h = Axes == 2 ? at_least_one(O::kernel_h) : 1;
+    static constexpr std::size_t kernel_w = at_least_one(Axes == 2 ? O::kernel_w : O::kernel_h);
+    static constexpr std::size_t stride_h = Axes == 2 ? at_least_one(O::stride_h) : 1;
+    static constexpr std::size_t stride_w = at_least_one(Axes == 2 ? O::stride_w : O::stride_h);
+    static constexpr std::size_t padding_h = Axes == 2 ? O::padding_h : 0, padding_w = Axes == 2 ? O::padding_w : O::padding_h;
+    static constexpr std::size_t dilation_h = Axes == 2 ? at_least_one(O::dilation_h) : 1;
+    static constexpr std::size_t dilation_w = at_least_one(Axes == 2 ? O::dilation_w : O::dilation_h);
+
+    template <class S>
+    using geometry_on = window_geometry<(Axes == 2 ? S::extents[0] : 1), S::extents[S::rank - 2], S::last, kernel_h, kernel_w,
+                                        stride_h, stride_w, padding_h, padding_w, dilation_h, dilation_w>;
+    using stand_in = std::conditional_t<Axes == 2, shape<dilation_h * kernel_h, dilation_w * kernel_w, 1>,
+                                        shape<dilation_w * kernel_w, 1>>;
+
+    /// A sample of rank Axes + 1 on which the window fits.
+    template <class S>
+    static constexpr bool accepts = [] {
+        if constexpr (S::rank == Axes + 1)
+            return geometry_on<S>::fits;
+        else
+            return false;
+    }();
+    template <class S>
+    using geometry = geometry_on<std::conditional_t<accepts<S>, S, stand_in>>;
+
+    template <class S>
+    using output_shape = std::conditional_t<Axes == 2, shape<geometry<S>::out_height, geometry<S>::out_width, geometry<S>::channels>,
+                                            shape<geometry<S>::out_width, geometry<S>::channels>>;
+    template <class S>
+    static constexpr std::size_t flops = geometry<S>::taps * geometry<S>::positions * geometry<S>::channels;
+
+    /// Max pooling keeps, for each output, where its maximum was (an index into the batch's input).
+    template <class T, class S, std::size_t B>
+    struct cache {
+        std::array<std::uint32_t, Kind == pooling_kind::maximum ? B * geometry<S>::positions * geometry<S>::channels : 0> argmax{};
+    };
+
+    template <class Ctx, pass_io IO>
+    static constexpr void forward(const Ctx&, const IO& io) {
+        using S = typename IO::sample_shape;
+        using G = geometry<S>;
+        using T = typename IO::value_type;
+        constexpr std::size_t c = G::channels, samples = IO::input_shape::size / S::size;
+        static_assert(IO::input_shape::size < (std::size_t{1} << 32), "metagrad::max_pool: an input of 2^32 values or more");
+        for (std::size_t b = 0; b < samples; ++b)
+            for (std::size_t oy = 0; oy < G::out_height; ++oy)
+                for (std::size_t ox = 0; ox < G::out_width; ++ox) {
+                    const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
+                    if constexpr (Kind == pooling_kind::mean) {
+                        for (std::size_t i = 0; i < c; ++i) io.y[row * c + i] = T{};
+                        G::for_each_tap(
+                            oy, ox,
+                            [&](std::size_t, std::size_t at) {
+                                for (std::size_t i = 0; i < c; ++i) io.y[row * c + i] += io.x[(in + at) * c + i];
+                            },
+                            [](std::size_t) {});
+                        for (std::size_t i = 0; i < c; ++i) io.y[row * c + i] /= static_cast<T>(G::taps);
+                    } else {
+                        bool first = true;
+                        G::for_each_tap(
+                            oy, ox,
+                            [&](std::size_t, std::size_t at) {
+                                for (std::size_t i = 0; i < c; ++i) {
+                                    const std::size_t from = (in + at) * c + i;
+                                    const T v = io.x[from], best = io.y[row * c + i];
+                                    // Greater, or NaN where the best so far is not: NaN wins.
+                                    if (first || v > best || (v != v && best == best)) {
+                                        io.y[row * c + i] = v;
+                                        io.cache.argmax[row * c + i] = static_cast<std::uint32_t>(from);
+                                    }
+                                }
+                                first = false;
+                            },
+                            [](std::size_t) {});
+                    }
+                }
+    }
+
+    template <class Ctx, pass_io IO>
+    static constexpr void backward(const Ctx&, const IO& io) {
+        if constexpr (IO::wants_input_gradient) {
+            using S = typename IO::sample_shape;
+            using G = geometry<S>;
+            using T = typename IO::value_type;
+            constexpr std::size_t c = G::channels, samples = IO::input_shape::size / S::size;
+            for (auto& v : io.dl_dx) v = T{};
+            if constexpr (Kind == pooling_kind::maximum) {
+                for (std::size_t i = 0; i < IO::output_shape::size; ++i) io.dl_dx[io.cache.argmax[i]] += io.dl_dy[i];
+            } else {
+                for (std::size_t b = 0; b < samples; ++b)
+                    for (std::size_t oy = 0; oy < G::out_height; ++oy)
+                        for (std::size_t ox = 0; ox < G::out_width; ++ox) {
+                            const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
+                            G::for_each_tap(
+                                oy, ox,
+                                [&](std::size_t, std::size_t at) {
+                                    for (std::size_t i = 0; i < c; ++i)
+                                        io.dl_dx[(in + at) * c + i] += io.dl_dy[row * c + i] / static_cast<T>(G::taps);
+                                },
+                                [](std::size_t) {});
+                        }
+            }
+        }
+    }
+};
+}  // namespace detail
+
+/// Max pooling over images `<H, W, C>` (PyTorch's `nn.MaxPool2d`): options `kernel<kh, kw>`
+/// (required), `stride<..>` (the kernel), `padding<..>` (0; at most half the kernel),
+/// `dilation<..>` (1).
+template <class... Options>
+struct max_pool2d : detail::pooling_maths<2, detail::pooling_kind::maximum, detail::window_options<true, Options...>> {
+    static_assert(detail::check_pooling_options<pooling_options<Options...>>::value);
+    static constexpr std::string_view name = "max_pool2d";
+};
+/// Mean pooling over images `<H, W, C>` (PyTorch's `nn.AvgPool2d`, padding counted): the options of max_pool2d.
+template <class... Options>
+struct avg_pool2d : detail::pooling_maths<2, detail::pooling_kind::mean, detail::window_options<true, Options...>> {
+    static_assert(detail::check_pooling_options<pooling_options<Options...>>::value);
+    static constexpr std::string_view name = "avg_pool2d";
+};
+/// Max pooling over sequences `<L, C>` (`nn.MaxPool1d`); options read their first extent.
+template <class... Options>
+struct max_pool1d : detail::pooling_maths<1, detail::pooling_kind::maximum, detail::window_options<true, Options...>> {
+    static_assert(detail::check_pooling_options<pooling_options<Options...>>::value);
+    static constexpr std::string_view name = "max_pool1d";
+};
+/// Mean pooling over sequences `<L, C>` (`nn.AvgPool1d`).
+template <class... Options>
+struct avg_pool1d : detail::pooling_maths<1, detail::pooling_kind::mean, detail::window_options<true, Options...>> {
+    static_assert(detail::check_pooling_options<pooling_options<Options...>>::value);
+    static constexpr std::string_view name = "avg_pool1d";
+};
+
+/// The mean of each channel over every position (PyTorch's `AdaptiveAvgPool2d(1)` then
+/// `flatten`): `<..., C>` becomes `<C>`. Takes images, sequences, any rank of two or more.
+struct global_avg_pool {
+    static constexpr std::string_view name = "global_avg_pool";
+    template <class S>
+    static constexpr bool accepts = S::rank >= 2;
+    template <class S>
+    using output_shape = shape<S::last>;
+    template <class S>
+    static constexpr std::size_t flops = S::size;
+
+    template <class Ctx, pass_io IO>
+    static constexpr void forward(const Ctx&, const IO& io) {
+        using S = typename IO::sample_shape;
+        using T = typename IO::value_type;
+        constexpr std::size_t c = S::last, positions = S::rows, samples = IO::input_shape::size / S::size;
+        for (std::size_t b = 0; b < samples; ++b) {
+            for (std::size_t i = 0; i < c; ++i) io.y[b * c + i] = T{};
+            for (std::size_t r = 0; r < positions; ++r)
+                for (std::size_t i = 0; i < c; ++i) io.y[b * c + i] += io.x[(b * positions + r) * c + i];
+            for (std::size_t i = 0; i < c; ++i) io.y[b * c + i] /= static_cast<T>(positions);
+        }
+    }
+    template <class Ctx, pass_io IO>
+    static constexpr void backward(const Ctx&, const IO& io) {
+        if constexpr (IO::wants_input_gradient) {
+            using S = typename IO::sample_shape;
+            using T = typename IO::value_type;
+            constexpr std::size_t c = S::last, positions = S::rows, samples = IO::input_shape::size / S::size;
+            for (std::size_t b = 0; b < samples; ++b)
+                for (std::size_t r = 0; r < positions; ++r)
+                    for (std::size_t i = 0; i < c; ++i)
+                        io.dl_dx[(b * positions + r) * c + i] = io.dl_dy[b * c + i] / static_cast<T>(positions);
+        }
+    }
+};
+
+}  // namespace metagrad
