@@ -17,11 +17,6 @@
 namespace metagrad::eval {
 
 namespace detail {
-/// Element-wise assignments of at least this many elements are split between threads: a batch
-/// of 64 images of 784 pixels is (a copy of it takes several microseconds; handing out the parts,
-/// about one).
-inline constexpr std::size_t parallel_elements = std::size_t{1} << 15;
-
 /// Column sums of at least this many elements are split between threads: a batch of 64 rows of
 /// 256 is (the rows were written by the threads, each its own columns).
 inline constexpr std::size_t parallel_column_sums = std::size_t{1} << 14;
@@ -58,17 +53,10 @@ inline constexpr bool is_column_sums_of_rows<metagrad::detail::axis_sums_node<0,
     std::remove_cvref_t<M>::view_column_stride == 1;
 
 /// f(begin, end) over [0, N): one range, or at run time, for a large element-wise assignment (an
-/// optimizer's step over a weight matrix), ranges balanced between the kernel threads, as the
-/// products' are (`balanced_ranges`).
+/// optimizer's step over a weight matrix), ranges balanced between the kernel threads.
 template <std::size_t N, std::size_t Elements, class F>
 constexpr void over_ranges(F f) {
-    if constexpr (Elements >= parallel_elements) {
-        if (!std::is_constant_evaluated()) {
-            balanced_ranges(N, 1, f);
-            return;
-        }
-    }
-    f(std::size_t{0}, N);
+    split_between_threads<N, 1, Elements>(f);
 }
 
 template <class E>

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 
 #include "metagrad/eval/parallel.hpp"
 #include "metagrad/eval/simd.hpp"
@@ -157,11 +158,11 @@ template <class T, std::size_t R, std::size_t K, std::size_t C, class A, class B
 inline void whole_vectors(T* out, A a, B b, E epilogue, std::size_t c0, std::size_t c_end, std::size_t begin,
                           std::size_t end) {
     constexpr std::size_t w = lanes<T>;
-    for (; c0 + 3 * w <= c_end; c0 += 3 * w) row_panel_columns<3, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
-    if (c0 + 2 * w <= c_end)
-        row_panel_columns<2, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
-    else if (c0 + w <= c_end)
-        row_panel_columns<1, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
+    // Four vectors left go as two panels of two, not three and one.
+    for (; c0 + 3 * w <= c_end && c0 + 4 * w != c_end; c0 += 3 * w)
+        row_panel_columns<3, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
+    for (; c0 + 2 * w <= c_end; c0 += 2 * w) row_panel_columns<2, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
+    if (c0 + w <= c_end) row_panel_columns<1, T, R, K, C, w>(out, a, b, epilogue, c0, begin, end);
 }
 
 // Rows [begin, end) of the columns past the narrow vectors, one sum at a time.
@@ -198,6 +199,48 @@ inline void row_panel(T* out, A a, B b, E epilogue, std::size_t begin, std::size
     whole_vectors<T, R, K, C>(out, a, b, epilogue, 0, vector_end, begin, end);
     narrow_columns<w / 2, vector_end, T, R, K, C>(out, a, b, epilogue, begin, end);
     scalar_columns<T, R, K, C>(out, a, b, epilogue, begin, end);
+}
+
+/// out = out + sum: the blocks of a long inner extent after the first.
+template <class T>
+struct add_to_stored {
+    template <class V>
+    V finish(V acc, const T* at, std::size_t) const {
+        return load_as<V>(at) + acc;
+    }
+};
+
+// A long inner extent (a convolution's weight gradient sums over every output position of the
+// batch: tens of thousands of rows) is taken in blocks of `inner_block` rows of B, so that the
+// panel of B a tile reads stays in L1 while the rows of the output go by; each block's sums are
+// added to the stored ones. Only for plain stores, whose destination can hold partial sums.
+// The blocks are the same on any number of threads, and so is the rounding.
+inline constexpr std::size_t inner_block = 128;
+template <class T, std::size_t K, class E>
+inline constexpr bool blocks_inner_extent = K >= 4 * inner_block && std::is_same_v<E, store_sum<T>>;
+
+// A product many times taller than wide: a convolution's patches, one row per output position.
+template <std::size_t R, std::size_t C>
+inline constexpr bool tall = R >= 16 * C;
+
+// Rows [begin, end) of the output, or its columns [begin, end) when `ByColumns`, block by block.
+template <bool ByColumns, class T, std::size_t R, std::size_t K, std::size_t C, std::size_t Ars, std::size_t Acs,
+          std::size_t Brs, std::size_t Bcs>
+inline void row_panel_in_blocks(T* out, strided<T, Ars, Acs> a, strided<T, Brs, Bcs> b, std::size_t begin, std::size_t end) {
+    using A = strided<T, Ars, Acs>;
+    using B = strided<T, Brs, Bcs>;
+    constexpr std::size_t whole = K / inner_block, rest = K % inner_block;
+    const auto block = [&]<std::size_t Inner, class E>(std::size_t k0, E epilogue) {
+        const A a_block{a.data + k0 * Acs};
+        const B b_block{b.data + k0 * Brs};
+        if constexpr (ByColumns)
+            row_panel_column_range<T, R, Inner, C>(out, a_block, b_block, epilogue, begin, end);
+        else
+            row_panel<T, R, Inner, C>(out, a_block, b_block, epilogue, begin, end);
+    };
+    block.template operator()<inner_block>(0, store_sum<T>{});
+    for (std::size_t k = 1; k < whole; ++k) block.template operator()<inner_block>(k * inner_block, add_to_stored<T>{});
+    if constexpr (rest > 0) block.template operator()<rest>(whole * inner_block, add_to_stored<T>{});
 }
 
 // Dot form, used when A's rows and B's columns are contiguous (X W^T with W stored by rows, as a
@@ -322,17 +365,27 @@ inline void matmul_kernel(T* out, strided<T, Ars, Acs> a, strided<T, Brs, Bcs> b
                 for (std::size_t k = 0; k < K; ++k) sum = multiply_add(a(r, k), b(k, c), sum);
                 out[r * C + c] = epilogue.finish(sum, &out[r * C + c], c);
             }
-    } else if constexpr (Bcs == 1 && Brs == C && Acs == 1) {
+    } else if constexpr (Bcs == 1 && Brs == C && Acs == 1 && !detail::tall<R, C>) {
         // A's rows are samples (dl/dY W, an input gradient): split by columns, the units of the
         // layer before, so each thread writes the columns whose weights it reads in that
         // layer's passes. Moving a cache line another core wrote costs more than the sums on it.
         detail::split_range<C, lanes<T>, R * K * C>([&](std::size_t begin, std::size_t end) {
             detail::row_panel_column_range<T, R, K, C>(out, a, b, epilogue, begin, end);
         });
+    } else if constexpr (Bcs == 1 && Brs == C && detail::blocks_inner_extent<T, K, E> && C >= R) {
+        // A long sum into a wide output (a convolution's weight gradient over every output
+        // position): split by columns, so that each thread reads its own part of B's rows.
+        detail::split_range<C, lanes<T>, R * K * C>(
+            [&](std::size_t begin, std::size_t end) { detail::row_panel_in_blocks<true, T, R, K, C>(out, a, b, begin, end); });
     } else if constexpr (Bcs == 1 && Brs == C) {
-        // Split by rows: a weight gradient's rows are the weights' rows.
-        detail::split_range<R, detail::panel_rows, R * K * C>(
-            [&](std::size_t begin, std::size_t end) { detail::row_panel<T, R, K, C>(out, a, b, epilogue, begin, end); });
+        // Split by rows: a weight gradient's rows are the weights' rows; a tall product's rows
+        // (a convolution's output positions) are many, and each reads its own row of A.
+        detail::split_range<R, detail::panel_rows, R * K * C>([&](std::size_t begin, std::size_t end) {
+            if constexpr (detail::blocks_inner_extent<T, K, E>)
+                detail::row_panel_in_blocks<false, T, R, K, C>(out, a, b, begin, end);
+            else
+                detail::row_panel<T, R, K, C>(out, a, b, epilogue, begin, end);
+        });
     } else {
         // Split by columns: a forward pass's columns are the weights' rows.
         constexpr std::size_t granule = R >= detail::dot_rows ? detail::dot_columns_per_tile : detail::lone_row_columns<T, K>;

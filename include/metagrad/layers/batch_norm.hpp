@@ -10,6 +10,7 @@
 #include "metagrad/core/layer_io.hpp"
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
+#include "metagrad/eval/parallel.hpp"
 #include "metagrad/math/sqrt.hpp"
 
 namespace metagrad {
@@ -77,6 +78,14 @@ struct batch_norm {
     template <class T>
     static constexpr T epsilon = static_cast<T>(Epsilon::num) / static_cast<T>(Epsilon::den);
 
+    // Each feature's statistics and values are computed apart from the others': features are
+    // split between the threads in whole cache lines, and every split gives the same values.
+    template <class T, std::size_t Features, std::size_t Values, class F>
+    static constexpr void over_features(F f) {
+        constexpr std::size_t line = 64 / sizeof(T);
+        eval::split_between_threads<Features, line, Features * Values>(f);
+    }
+
     template <class Ctx, pass_io IO>
     static constexpr void forward(const Ctx&, const IO& io) {
         using T = typename IO::value_type;
@@ -86,29 +95,31 @@ struct batch_norm {
         if constexpr (Ctx::training) {
             // Batch statistics need two values of a feature at least.
             static_assert(values > 1, "metagrad::batch_norm: a training pass needs more than one value per feature (a batch)");
-            vector<T, features> mean{}, variance{};
-            for (std::size_t r = 0; r < values; ++r)
-                for (std::size_t c = 0; c < features; ++c) mean[c] += io.x[r * features + c];
-            for (std::size_t c = 0; c < features; ++c) mean[c] /= static_cast<T>(values);
-            for (std::size_t r = 0; r < values; ++r)
-                for (std::size_t c = 0; c < features; ++c) {
-                    const T d = io.x[r * features + c] - mean[c];
-                    variance[c] += d * d;
+            over_features<T, features, values>([&](std::size_t begin, std::size_t end) {
+                vector<T, features> mean{}, variance{};
+                for (std::size_t r = 0; r < values; ++r)
+                    for (std::size_t c = begin; c < end; ++c) mean[c] += io.x[r * features + c];
+                for (std::size_t c = begin; c < end; ++c) mean[c] /= static_cast<T>(values);
+                for (std::size_t r = 0; r < values; ++r)
+                    for (std::size_t c = begin; c < end; ++c) {
+                        const T d = io.x[r * features + c] - mean[c];
+                        variance[c] += d * d;
+                    }
+                for (std::size_t c = begin; c < end; ++c) {
+                    variance[c] /= static_cast<T>(values);
+                    io.cache.inverse_deviation[c] = T{1} / math::sqrt(variance[c] + epsilon<T>);
+                    io.state.running_mean[c] = (T{1} - momentum<T>) * io.state.running_mean[c] + momentum<T> * mean[c];
+                    io.state.running_var[c] = (T{1} - momentum<T>) * io.state.running_var[c] +
+                                              momentum<T> * variance[c] * static_cast<T>(values) / static_cast<T>(values - 1);
                 }
-            for (std::size_t c = 0; c < features; ++c) {
-                variance[c] /= static_cast<T>(values);
-                io.cache.inverse_deviation[c] = T{1} / math::sqrt(variance[c] + epsilon<T>);
-                io.state.running_mean[c] = (T{1} - momentum<T>) * io.state.running_mean[c] + momentum<T> * mean[c];
-                io.state.running_var[c] = (T{1} - momentum<T>) * io.state.running_var[c] +
-                                          momentum<T> * variance[c] * static_cast<T>(values) / static_cast<T>(values - 1);
-            }
-            for (std::size_t r = 0; r < values; ++r)
-                for (std::size_t c = 0; c < features; ++c) {
-                    const std::size_t i = r * features + c;
-                    const T normalized = (io.x[i] - mean[c]) * io.cache.inverse_deviation[c];
-                    io.cache.normalized[i] = normalized;
-                    io.y[i] = p.weight[c] * normalized + p.bias[c];
-                }
+                for (std::size_t r = 0; r < values; ++r)
+                    for (std::size_t c = begin; c < end; ++c) {
+                        const std::size_t i = r * features + c;
+                        const T normalized = (io.x[i] - mean[c]) * io.cache.inverse_deviation[c];
+                        io.cache.normalized[i] = normalized;
+                        io.y[i] = p.weight[c] * normalized + p.bias[c];
+                    }
+            });
         } else {
             // One multiply-add per element: the running statistics folded into a scale and shift.
             vector<T, features> scale, shift;
@@ -116,8 +127,10 @@ struct batch_norm {
                 scale[c] = p.weight[c] / math::sqrt(io.state.running_var[c] + epsilon<T>);
                 shift[c] = p.bias[c] - io.state.running_mean[c] * scale[c];
             }
-            for (std::size_t r = 0; r < values; ++r)
-                for (std::size_t c = 0; c < features; ++c) io.y[r * features + c] = io.x[r * features + c] * scale[c] + shift[c];
+            over_features<T, features, values>([&](std::size_t begin, std::size_t end) {
+                for (std::size_t r = 0; r < values; ++r)
+                    for (std::size_t c = begin; c < end; ++c) io.y[r * features + c] = io.x[r * features + c] * scale[c] + shift[c];
+            });
         }
     }
 
@@ -131,39 +144,41 @@ struct batch_norm {
         constexpr std::size_t values = IO::input_shape::size / features;
         const auto& p = io.parameters;
         auto& dp = io.dl_dparameters;
-        vector<T, features> inverse_deviation;
-        const auto normalized = [&](std::size_t r, std::size_t c) {
-            const std::size_t i = r * features + c;
-            if constexpr (Ctx::training)
-                return io.cache.normalized[i];
-            else
-                return (io.x[i] - io.state.running_mean[c]) * inverse_deviation[c];
-        };
-        for (std::size_t c = 0; c < features; ++c) {
-            if constexpr (Ctx::training)
-                inverse_deviation[c] = io.cache.inverse_deviation[c];
-            else
-                inverse_deviation[c] = T{1} / math::sqrt(io.state.running_var[c] + epsilon<T>);
-            dp.weight[c] = T{};
-            dp.bias[c] = T{};
-        }
-        for (std::size_t r = 0; r < values; ++r)
-            for (std::size_t c = 0; c < features; ++c) {
-                const T g = io.dl_dy[r * features + c];
-                dp.weight[c] += g * normalized(r, c);
-                dp.bias[c] += g;
+        over_features<T, features, values>([&](std::size_t begin, std::size_t end) {
+            vector<T, features> inverse_deviation;
+            const auto normalized = [&](std::size_t r, std::size_t c) {
+                const std::size_t i = r * features + c;
+                if constexpr (Ctx::training)
+                    return io.cache.normalized[i];
+                else
+                    return (io.x[i] - io.state.running_mean[c]) * inverse_deviation[c];
+            };
+            for (std::size_t c = begin; c < end; ++c) {
+                if constexpr (Ctx::training)
+                    inverse_deviation[c] = io.cache.inverse_deviation[c];
+                else
+                    inverse_deviation[c] = T{1} / math::sqrt(io.state.running_var[c] + epsilon<T>);
+                dp.weight[c] = T{};
+                dp.bias[c] = T{};
             }
-        if constexpr (IO::wants_input_gradient) {
             for (std::size_t r = 0; r < values; ++r)
-                for (std::size_t c = 0; c < features; ++c) {
-                    const std::size_t i = r * features + c;
-                    T g = io.dl_dy[i];
-                    // dp.bias is the sum of dl/dy, dp.weight the sum of dl/dy x^.
-                    if constexpr (Ctx::training)
-                        g -= (dp.bias[c] + normalized(r, c) * dp.weight[c]) / static_cast<T>(values);
-                    io.dl_dx[i] = p.weight[c] * inverse_deviation[c] * g;
+                for (std::size_t c = begin; c < end; ++c) {
+                    const T g = io.dl_dy[r * features + c];
+                    dp.weight[c] += g * normalized(r, c);
+                    dp.bias[c] += g;
                 }
-        }
+            if constexpr (IO::wants_input_gradient) {
+                for (std::size_t r = 0; r < values; ++r)
+                    for (std::size_t c = begin; c < end; ++c) {
+                        const std::size_t i = r * features + c;
+                        T g = io.dl_dy[i];
+                        // dp.bias is the sum of dl/dy, dp.weight the sum of dl/dy x^.
+                        if constexpr (Ctx::training)
+                            g -= (dp.bias[c] + normalized(r, c) * dp.weight[c]) / static_cast<T>(values);
+                        io.dl_dx[i] = p.weight[c] * inverse_deviation[c] * g;
+                    }
+            }
+        });
     }
 };
 

@@ -15,6 +15,7 @@
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/core/transpose.hpp"
 #include "metagrad/eval/assign.hpp"
+#include "metagrad/eval/parallel.hpp"
 #include "metagrad/layers/window.hpp"
 
 namespace metagrad {
@@ -136,6 +137,12 @@ struct convolution_maths {
     template <class S>
     static constexpr bool copies_patches = group_count == 1 && !geometry<S>::pointwise;
 
+    // The weight gradient sums over every output position of the batch. Its product is taken
+    // with the longer of (outputs, patch) as its columns, which the kernels fill with vectors:
+    // a first layer's patch of 9 values is the rows of the transposed gradient.
+    template <class S>
+    static constexpr bool narrow_patches = group_count == 1 && patch<S> < out_channels;
+
     /// What the forward pass keeps: the batch's patches, `B*H'*W'` rows of `taps*C`, and the
     /// kernels transposed (`taps*C x Out`), whose rows of outputs fill the product's vectors.
     template <class T, class S, std::size_t B>
@@ -148,6 +155,7 @@ struct convolution_maths {
     template <class T, class S, std::size_t B>
     struct scratch {
         tensor<T, shape<copies_patches<S> ? B * geometry<S>::positions * patch<S> : 1>> patch_gradients{};
+        tensor<T, shape<narrow_patches<S> ? patch<S> : 1, narrow_patches<S> ? out_channels : 1>> kernel_gradients{};
     };
 
     template <class Ctx, pass_io IO>
@@ -182,7 +190,13 @@ struct convolution_maths {
             const auto weight = reshape<shape<out_channels, k>>(io.parameters.weight);
             if constexpr (O::bias) dp.bias = column_sums(dl_dy);
             if constexpr (copies_patches<S>) {
-                eval::assign_to_fresh(dp.weight.data, matmul(transpose(dl_dy), reshape<shape<rows, k>>(io.cache.patches)));
+                const auto patches = reshape<shape<rows, k>>(io.cache.patches);
+                if constexpr (narrow_patches<S>) {
+                    io.scratch.kernel_gradients = matmul(transpose(patches), dl_dy);
+                    eval::assign_to_fresh(dp.weight.data, transpose(io.scratch.kernel_gradients));
+                } else {
+                    eval::assign_to_fresh(dp.weight.data, matmul(transpose(dl_dy), patches));
+                }
                 if constexpr (IO::wants_input_gradient) {
                     eval::assign_to_fresh(io.scratch.patch_gradients.data, matmul(dl_dy, weight));
                     scatter_patches<S, samples>(io.scratch.patch_gradients, io.dl_dx);
@@ -209,38 +223,44 @@ private:
     static constexpr void gather_patches(const X& x, Patches& patches) {
         using G = geometry<S>;
         constexpr std::size_t c = G::channels, k = patch<S>;
-        for (std::size_t b = 0; b < Samples; ++b)
-            for (std::size_t oy = 0; oy < G::out_height; ++oy)
-                for (std::size_t ox = 0; ox < G::out_width; ++ox) {
-                    const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
-                    G::for_each_tap(
-                        oy, ox,
-                        [&](std::size_t tap, std::size_t at) {
-                            for (std::size_t i = 0; i < c; ++i) patches[row * k + tap * c + i] = x[(in + at) * c + i];
-                        },
-                        [&](std::size_t tap) {
-                            for (std::size_t i = 0; i < c; ++i) patches[row * k + tap * c + i] = 0;
-                        });
-                }
+        // Samples are independent: split between the threads.
+        eval::split_between_threads<Samples, 1, Samples * G::positions * k>([&](std::size_t first, std::size_t last) {
+            for (std::size_t b = first; b < last; ++b)
+                for (std::size_t oy = 0; oy < G::out_height; ++oy)
+                    for (std::size_t ox = 0; ox < G::out_width; ++ox) {
+                        const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
+                        G::for_each_tap(
+                            oy, ox,
+                            [&](std::size_t tap, std::size_t at) {
+                                for (std::size_t i = 0; i < c; ++i) patches[row * k + tap * c + i] = x[(in + at) * c + i];
+                            },
+                            [&](std::size_t tap) {
+                                for (std::size_t i = 0; i < c; ++i) patches[row * k + tap * c + i] = 0;
+                            });
+                    }
+        });
     }
 
     // The transpose of the gathering: each patch gradient is added back where its values came from.
     template <class S, std::size_t Samples, class Patches, class X>
     static constexpr void scatter_patches(const Patches& patches, X& dl_dx) {
         using G = geometry<S>;
-        constexpr std::size_t c = G::channels, k = patch<S>;
-        for (auto& v : dl_dx) v = 0;
-        for (std::size_t b = 0; b < Samples; ++b)
-            for (std::size_t oy = 0; oy < G::out_height; ++oy)
-                for (std::size_t ox = 0; ox < G::out_width; ++ox) {
-                    const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
-                    G::for_each_tap(
-                        oy, ox,
-                        [&](std::size_t tap, std::size_t at) {
-                            for (std::size_t i = 0; i < c; ++i) dl_dx[(in + at) * c + i] += patches[row * k + tap * c + i];
-                        },
-                        [](std::size_t) {});
-                }
+        constexpr std::size_t c = G::channels, k = patch<S>, sample = G::height * G::width * c;
+        // A sample's patches fold back onto that sample alone: split between the threads.
+        eval::split_between_threads<Samples, 1, Samples * G::positions * k>([&](std::size_t first, std::size_t last) {
+            for (std::size_t i = first * sample; i < last * sample; ++i) dl_dx[i] = 0;
+            for (std::size_t b = first; b < last; ++b)
+                for (std::size_t oy = 0; oy < G::out_height; ++oy)
+                    for (std::size_t ox = 0; ox < G::out_width; ++ox) {
+                        const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
+                        G::for_each_tap(
+                            oy, ox,
+                            [&](std::size_t tap, std::size_t at) {
+                                for (std::size_t i = 0; i < c; ++i) dl_dx[(in + at) * c + i] += patches[row * k + tap * c + i];
+                            },
+                            [](std::size_t) {});
+                    }
+        });
     }
 
     // Grouped convolutions: output channel o of group g = o / (Out/G) reads input channels

@@ -11,6 +11,7 @@
 #include "metagrad/core/layer_io.hpp"
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
+#include "metagrad/eval/parallel.hpp"
 #include "metagrad/layers/window.hpp"
 
 namespace metagrad {
@@ -92,7 +93,9 @@ struct pooling_maths {
         using T = typename IO::value_type;
         constexpr std::size_t c = G::channels, samples = IO::input_shape::size / S::size;
         static_assert(IO::input_shape::size < (std::size_t{1} << 32), "metagrad::max_pool: an input of 2^32 values or more");
-        for (std::size_t b = 0; b < samples; ++b)
+        // Samples are independent: split between the threads.
+        eval::split_between_threads<samples, 1, IO::input_shape::size>([&](std::size_t first, std::size_t last) {
+        for (std::size_t b = first; b < last; ++b)
             for (std::size_t oy = 0; oy < G::out_height; ++oy)
                 for (std::size_t ox = 0; ox < G::out_width; ++ox) {
                     const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
@@ -106,24 +109,32 @@ struct pooling_maths {
                             [](std::size_t) {});
                         for (std::size_t i = 0; i < c; ++i) io.y[row * c + i] /= static_cast<T>(G::taps);
                     } else {
+                        // The running maximum of each channel and where it was, in registers;
+                        // selects rather than branches, so the channels' loop vectorizes.
+                        std::array<T, c> best{};
+                        std::array<std::uint32_t, c> where{};
                         bool first = true;
                         G::for_each_tap(
                             oy, ox,
                             [&](std::size_t, std::size_t at) {
+                                const std::size_t from = (in + at) * c;
                                 for (std::size_t i = 0; i < c; ++i) {
-                                    const std::size_t from = (in + at) * c + i;
-                                    const T v = io.x[from], best = io.y[row * c + i];
+                                    const T v = io.x[from + i];
                                     // Greater, or NaN where the best so far is not: NaN wins.
-                                    if (first || v > best || (v != v && best == best)) {
-                                        io.y[row * c + i] = v;
-                                        io.cache.argmax[row * c + i] = static_cast<std::uint32_t>(from);
-                                    }
+                                    const bool take = first || v > best[i] || (v != v && best[i] == best[i]);
+                                    best[i] = take ? v : best[i];
+                                    where[i] = take ? static_cast<std::uint32_t>(from + i) : where[i];
                                 }
                                 first = false;
                             },
                             [](std::size_t) {});
+                        for (std::size_t i = 0; i < c; ++i) {
+                            io.y[row * c + i] = best[i];
+                            io.cache.argmax[row * c + i] = where[i];
+                        }
                     }
                 }
+        });
     }
 
     template <class Ctx, pass_io IO>
@@ -132,12 +143,14 @@ struct pooling_maths {
             using S = typename IO::sample_shape;
             using G = geometry<S>;
             using T = typename IO::value_type;
-            constexpr std::size_t c = G::channels, samples = IO::input_shape::size / S::size;
-            for (auto& v : io.dl_dx) v = T{};
+            constexpr std::size_t c = G::channels, samples = IO::input_shape::size / S::size, per_output = G::positions * c;
+            // A sample's gradients go to that sample's inputs alone: split between the threads.
+            eval::split_between_threads<samples, 1, IO::input_shape::size>([&](std::size_t first, std::size_t last) {
+            for (std::size_t i = first * S::size; i < last * S::size; ++i) io.dl_dx[i] = T{};
             if constexpr (Kind == pooling_kind::maximum) {
-                for (std::size_t i = 0; i < IO::output_shape::size; ++i) io.dl_dx[io.cache.argmax[i]] += io.dl_dy[i];
+                for (std::size_t i = first * per_output; i < last * per_output; ++i) io.dl_dx[io.cache.argmax[i]] += io.dl_dy[i];
             } else {
-                for (std::size_t b = 0; b < samples; ++b)
+                for (std::size_t b = first; b < last; ++b)
                     for (std::size_t oy = 0; oy < G::out_height; ++oy)
                         for (std::size_t ox = 0; ox < G::out_width; ++ox) {
                             const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
@@ -150,6 +163,7 @@ struct pooling_maths {
                                 [](std::size_t) {});
                         }
             }
+            });
         }
     }
 };
