@@ -80,7 +80,8 @@ using layer_cases = std::tuple<
     layer_case<mg::max_pool1d<mg::kernel<2>>, mg::shape<6, 3>, double, mg::shape<3, 3>>,
     layer_case<mg::avg_pool1d<mg::kernel<3>, mg::padding<1>, mg::stride<2>>, mg::shape<5, 2>, double, mg::shape<3, 2>>,
     layer_case<mg::global_avg_pool, mg::shape<3, 3, 2>, double, mg::shape<2>>,
-    layer_case<mg::flatten, mg::shape<2, 3, 2>, float, mg::shape<12>>>;
+    layer_case<mg::flatten, mg::shape<2, 3, 2>, float, mg::shape<12>>,
+    layer_case<mg::random_flip, mg::shape<3, 4, 2>, double, mg::shape<3, 4, 2>>>;
 
 constexpr std::size_t batch = 3;
 
@@ -455,3 +456,4 @@ static_assert(compile_time_gradcheck<mg::max_pool2d<mg::kernel<2>>, mg::shape<2,
 static_assert(compile_time_gradcheck<mg::avg_pool2d<mg::kernel<3>, mg::padding<1>, mg::stride<2>>, mg::shape<3, 3, 2>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::global_avg_pool, mg::shape<2, 2, 3>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::flatten, mg::shape<2, 3>>() < 1e-8);
+static_assert(compile_time_gradcheck<mg::random_flip, mg::shape<2, 3, 2>, mg::shape<4, 2, 3, 2>>() < 1e-8);
