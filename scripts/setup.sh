@@ -7,10 +7,10 @@
 set -euo pipefail
 packages=(g++ make cmake libboost-dev zlib1g-dev dataset-fashion-mnist)
 if [ "${1:-}" = "--tests" ]; then packages+=(libboost-test-dev clang libclang-rt-14-dev python3-sklearn); fi
-# The run-time benchmarks' baselines: Google Benchmark, Eigen, libtorch and PyTorch, and an
+# The run-time benchmarks' baselines: Google Benchmark, Eigen, libtorch, oneDNN and PyTorch, and an
 # optimized BLAS for the latter two (Debian's default libblas is the reference one).
 if [ "${1:-}" = "--benchmarks" ]; then
-    packages+=(libbenchmark-dev libeigen3-dev libtorch-dev python3-torch libopenblas0-openmp)
+    packages+=(libbenchmark-dev libeigen3-dev libtorch-dev python3-torch libopenblas0-openmp libdnnl-dev)
 fi
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -22,7 +22,11 @@ using loss_cases = boost::mpl::list<
     loss_case<mg::squared_error, mg::shape<5>, double>, loss_case<mg::squared_error, mg::shape<3, 4>, float>,
     loss_case<mg::mse, mg::shape<5>, float>, loss_case<mg::mse, mg::shape<3, 4>, double>,
     loss_case<mg::softmax_cross_entropy, mg::shape<5>, double>,
-    loss_case<mg::softmax_cross_entropy, mg::shape<3, 4>, float>>;
+    loss_case<mg::softmax_cross_entropy, mg::shape<3, 4>, float>,
+    loss_case<mg::binary_cross_entropy_with_logits, mg::shape<5>, double>,
+    loss_case<mg::binary_cross_entropy_with_logits, mg::shape<3, 4>, float>, loss_case<mg::huber<>, mg::shape<5>, double>,
+    loss_case<mg::huber<std::ratio<1, 2>>, mg::shape<3, 4>, float>, loss_case<mg::nll_loss, mg::shape<5>, double>,
+    loss_case<mg::nll_loss, mg::shape<3, 4>, float>>;
 
 // Hand-computed values.
 constexpr mg::vector<double, 2> p2{1, 2};
@@ -34,6 +38,13 @@ static_assert(mg::squared_error::value(mg::matrix<double, 2, 2>{{{1, 2}, {3, 4}}
 // Uniform logits: cross-entropy log(n) whatever the one-hot target.
 static_assert(mg::softmax_cross_entropy::value(mg::vector<double, 4>{}, mg::vector<double, 4>{0, 0, 1, 0}) ==
               mg::math::log(4.0));
+
+// Binary cross-entropy at logit 0 is log 2 whatever the target; Huber is quadratic inside delta
+// and linear outside (d = 2, delta 1: 2 - 1/2); NLL of log-probabilities picks the target's.
+static_assert(mg::binary_cross_entropy_with_logits::value(mg::vector<double, 2>{}, mg::vector<double, 2>{1, 0}) ==
+              mg::math::log(2.0));
+static_assert(mg::huber<>::value(mg::vector<double, 2>{2, 0.5}, mg::vector<double, 2>{}) == (1.5 + 0.125) / 2);
+static_assert(mg::nll_loss::value(mg::vector<double, 3>{-1, -2, -3}, mg::vector<double, 3>{0, 1, 0}) == 2.0);
 
 // Gradients in constant evaluation.
 template <class Loss, class S>
@@ -49,6 +60,9 @@ constexpr double compile_time_loss_check() {
 static_assert(compile_time_loss_check<mg::squared_error, mg::shape<3>>() < 1e-9);
 static_assert(compile_time_loss_check<mg::mse, mg::shape<2, 3>>() < 1e-9);
 static_assert(compile_time_loss_check<mg::softmax_cross_entropy, mg::shape<2, 3>>() < 1e-9);
+static_assert(compile_time_loss_check<mg::binary_cross_entropy_with_logits, mg::shape<2, 3>>() < 1e-9);
+static_assert(compile_time_loss_check<mg::huber<>, mg::shape<2, 3>>() < 1e-9);
+static_assert(compile_time_loss_check<mg::nll_loss, mg::shape<2, 3>>() < 1e-9);
 
 BOOST_AUTO_TEST_SUITE(losses)
 
@@ -58,7 +72,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(runtime_gradient_matches_finite_differences, C, lo
     for (int trial = 0; trial < 5; ++trial) {
         const auto p = random_tensor<T, typename C::shape>();
         auto t = random_tensor<T, typename C::shape>();
-        if constexpr (std::is_same_v<L, mg::softmax_cross_entropy>)  // targets are probabilities
+        if constexpr (!std::is_same_v<L, mg::squared_error> && !std::is_same_v<L, mg::mse> &&
+                      !std::is_same_v<L, mg::huber<>> && !std::is_same_v<L, mg::huber<std::ratio<1, 2>>>)  // targets are probabilities
             for (auto& v : t) v = v < 0 ? -v : v;
         const auto numeric = mg::numeric_gradient([&](const auto& q) { return L::value(q, t); }, p);
         BOOST_TEST(mg::max_scaled_error(L::gradient(p, t), numeric) < tolerance<T>);
@@ -93,6 +108,19 @@ BOOST_AUTO_TEST_CASE(runtime_batch_loss_is_mean_of_samples) {
     }
     const mg::matrix<double, 4, 3> t_abs = mg::abs(t);
     BOOST_TEST(mg::softmax_cross_entropy::value(p, t_abs) == total / 4, boost::test_tools::tolerance(1e-14));
+}
+
+// log_softmax then nll_loss is softmax cross-entropy, value and gradient with respect to the logits.
+BOOST_AUTO_TEST_CASE(runtime_log_softmax_then_nll_is_cross_entropy) {
+    using net = mg::network<mg::shape<4>, mg::log_softmax>;
+    const auto z = random_tensor<double, mg::shape<3, 4>>();
+    mg::tensor<double, mg::shape<3, 4>> t{};
+    for (std::size_t r = 0; r < 3; ++r) t(r, (r + 1) % 4) = 1;
+    const auto log_p = net::forward(net::parameters<double>{}, z);
+    BOOST_TEST(mg::nll_loss::value(log_p, t) == mg::softmax_cross_entropy::value(z, t), boost::test_tools::tolerance(1e-14));
+    const auto g = net::backward(net::parameters<double>{}, net::forward_trace(net::parameters<double>{}, z), mg::nll_loss::gradient(log_p, t));
+    const auto want = mg::softmax_cross_entropy::gradient(z, t);
+    for (std::size_t i = 0; i < 12; ++i) BOOST_TEST(std::abs(g.activations.input()[i] - want[i]) <= 1e-14);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,27 @@
+// metagrad::silu: the sigmoid-weighted linear unit x * sigmoid(x) (also called swish).
+#pragma once
+
+#include <string_view>
+
+#include "metagrad/layers/activation.hpp"
+#include "metagrad/math/tanh.hpp"
+
+namespace metagrad {
+
+/// x * sigmoid(x), element-wise (PyTorch's `SiLU`); its derivative s (1 + x (1 - s)) with
+/// s = sigmoid(x). NaN gives NaN.
+struct silu : elementwise_activation<silu> {
+    static constexpr std::string_view name = "silu";
+    template <class T>
+    static constexpr T value(T x) {
+        return x != x ? x : x * math::sigmoid(x);
+    }
+    template <class T>
+    static constexpr T derivative(T x, T) {
+        if (x != x) return x;
+        const T s = math::sigmoid(x);
+        return s * (T{1} + x * (T{1} - s));
+    }
+};
+
+}  // namespace metagrad
