@@ -1,12 +1,15 @@
-# Runs the Fashion-MNIST example three ways on the same small subset: straight through, stopped
+# Runs a Fashion-MNIST example (NAME: fashion_mnist or fashion_cnn) three ways on the same small subset: straight through, stopped
 # after one epoch with a checkpoint, and resumed from that checkpoint. The straight and the
 # resumed run must report the same test accuracy and loss, digit for digit, and the log must
 # have been written.
 set(args ${ARGS})  # a CMake list
-set(checkpoint ${WORK}/fashion_mnist_resume.safetensors)
+if(NOT NAME)
+    set(NAME fashion_mnist)
+endif()
+set(checkpoint ${WORK}/${NAME}_resume.safetensors)
 file(REMOVE ${checkpoint})
 
-execute_process(COMMAND ${PROGRAM} ${args} --log ${WORK}/fashion_mnist_log.csv --plot ${WORK}/fashion_mnist.svg
+execute_process(COMMAND ${PROGRAM} ${args} --log ${WORK}/${NAME}_log.csv --plot ${WORK}/${NAME}.svg
                 OUTPUT_VARIABLE straight RESULT_VARIABLE code)
 if(NOT code EQUAL 0)
     message(FATAL_ERROR "the straight run failed (${code}):\n${straight}")
@@ -28,7 +31,7 @@ endif()
 if(NOT resumed MATCHES "resumed from .* after epoch 1")
     message(FATAL_ERROR "the resumed run did not say where it resumed:\n${resumed}")
 endif()
-file(STRINGS ${WORK}/fashion_mnist_log.csv log_lines)
+file(STRINGS ${WORK}/${NAME}_log.csv log_lines)
 list(LENGTH log_lines count)
 if(NOT count EQUAL 3)
     message(FATAL_ERROR "the log should have a header and 2 epochs, it has ${count} lines")
