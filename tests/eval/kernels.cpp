@@ -69,6 +69,11 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(kernels_agree_with_the_reference_sum_run_time, T, 
     check_layouts<T, 17, 70, 100>();  // eight-row panels and a lone row; inner remainder
     check_layouts<T, 5, 130, 19>();
     check_layouts<T, 16, 32, 8>();   // S1's first weight gradient: narrower than an AVX-512 vector
+    // A convolution's shapes: a long inner extent in blocks of 128 and a shorter last one, split
+    // by columns (wider than tall) and by rows; a product many times taller than wide.
+    check_layouts<T, 16, 600, 40>();
+    check_layouts<T, 40, 700, 24>();
+    check_layouts<T, 400, 9, 24>();
 }
 
 // A product plus a vector on every row (the dense layer's forward pass), which the kernels add
