@@ -76,44 +76,21 @@ struct check_convolution_options {
 /// use direct loops.
 template <std::size_t Axes, std::size_t Out, class O>
 struct convolution_maths {
-    // Zero extents are reported by the layer's own check; the maths reads them as 1, so that the
-    // check's message stays the only error.
-    static constexpr std::size_t at_least_one(std::size_t v) { return v > 0 ? v : 1; }
-    static constexpr std::size_t out_channels = at_least_one(Out), group_count = at_least_one(O::groups);
-    static constexpr std::size_t kernel_h = Axes == 2 ? at_least_one(O::kernel_h) : 1;
-    static constexpr std::size_t kernel_w = at_least_one(Axes == 2 ? O::kernel_w : O::kernel_h);
-    static constexpr std::size_t stride_h = Axes == 2 ? at_least_one(O::stride_h) : 1;
-    static constexpr std::size_t stride_w = at_least_one(Axes == 2 ? O::stride_w : O::stride_h);
-    static constexpr std::size_t padding_h = Axes == 2 ? O::padding_h : 0, padding_w = Axes == 2 ? O::padding_w : O::padding_h;
-    static constexpr std::size_t dilation_h = Axes == 2 ? at_least_one(O::dilation_h) : 1;
-    static constexpr std::size_t dilation_w = at_least_one(Axes == 2 ? O::dilation_w : O::dilation_h);
-
-    template <class S>
-    static constexpr bool rank_fits = S::rank == Axes + 1;
-    template <class S>
-    static constexpr std::size_t height_of = Axes == 2 ? S::extents[0] : 1;
-    template <class S>
-    static constexpr std::size_t width_of = S::extents[S::rank - 2];
-    template <class S>
-    using geometry_on = window_geometry<height_of<S>, width_of<S>, S::last, kernel_h, kernel_w, stride_h, stride_w, padding_h,
-                                        padding_w, dilation_h, dilation_w>;
-    // What a layer is merely probed with (`layer<L>` tries a vector) gets a stand-in on which
-    // the window fits, so that every member names a type; the network's checks reject the shape
-    // through `accepts`.
-    using stand_in = std::conditional_t<Axes == 2, shape<dilation_h * kernel_h, dilation_w * kernel_w, group_count>,
-                                        shape<dilation_w * kernel_w, group_count>>;
+    using window = window_on_axes<Axes, O>;
+    static constexpr std::size_t out_channels = window::at_least_one(Out), group_count = window::at_least_one(O::groups);
+    static constexpr std::size_t kernel_h = window::kernel_h, kernel_w = window::kernel_w;
 
     /// A sample of rank Axes + 1 whose channels split into the groups and on which the window fits.
     template <class S>
     static constexpr bool accepts = [] {
-        if constexpr (rank_fits<S>)
-            return S::last % group_count == 0 && geometry_on<S>::fits;
+        if constexpr (window::template rank_fits<S>)
+            return S::last % group_count == 0 && window::template geometry_on<S>::fits;
         else
             return false;
     }();
 
     template <class S>
-    using geometry = geometry_on<std::conditional_t<accepts<S>, S, stand_in>>;
+    using geometry = typename window::template geometry_on<std::conditional_t<accepts<S>, S, typename window::template stand_in<group_count>>>;
     template <class S>
     static constexpr std::size_t channels_per_group = geometry<S>::channels / group_count;
     template <class S>

@@ -48,31 +48,18 @@ enum class pooling_kind { maximum, mean };
 /// the padding, keeps the first of equal values, and passes NaN on as PyTorch does.
 template <std::size_t Axes, pooling_kind Kind, class O>
 struct pooling_maths {
-    static constexpr std::size_t at_least_one(std::size_t v) { return v > 0 ? v : 1; }
-    static constexpr std::size_t kernel_h = Axes == 2 ? at_least_one(O::kernel_h) : 1;
-    static constexpr std::size_t kernel_w = at_least_one(Axes == 2 ? O::kernel_w : O::kernel_h);
-    static constexpr std::size_t stride_h = Axes == 2 ? at_least_one(O::stride_h) : 1;
-    static constexpr std::size_t stride_w = at_least_one(Axes == 2 ? O::stride_w : O::stride_h);
-    static constexpr std::size_t padding_h = Axes == 2 ? O::padding_h : 0, padding_w = Axes == 2 ? O::padding_w : O::padding_h;
-    static constexpr std::size_t dilation_h = Axes == 2 ? at_least_one(O::dilation_h) : 1;
-    static constexpr std::size_t dilation_w = at_least_one(Axes == 2 ? O::dilation_w : O::dilation_h);
-
-    template <class S>
-    using geometry_on = window_geometry<(Axes == 2 ? S::extents[0] : 1), S::extents[S::rank - 2], S::last, kernel_h, kernel_w,
-                                        stride_h, stride_w, padding_h, padding_w, dilation_h, dilation_w>;
-    using stand_in = std::conditional_t<Axes == 2, shape<dilation_h * kernel_h, dilation_w * kernel_w, 1>,
-                                        shape<dilation_w * kernel_w, 1>>;
+    using window = window_on_axes<Axes, O>;
 
     /// A sample of rank Axes + 1 on which the window fits.
     template <class S>
     static constexpr bool accepts = [] {
-        if constexpr (S::rank == Axes + 1)
-            return geometry_on<S>::fits;
+        if constexpr (window::template rank_fits<S>)
+            return window::template geometry_on<S>::fits;
         else
             return false;
     }();
     template <class S>
-    using geometry = geometry_on<std::conditional_t<accepts<S>, S, stand_in>>;
+    using geometry = typename window::template geometry_on<std::conditional_t<accepts<S>, S, typename window::template stand_in<1>>>;
 
     template <class S>
     using output_shape = std::conditional_t<Axes == 2, shape<geometry<S>::out_height, geometry<S>::out_width, geometry<S>::channels>,

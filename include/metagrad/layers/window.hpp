@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <type_traits>
 
+#include "metagrad/core/shape.hpp"
+
 namespace metagrad {
 
 /// A window's height and width (`kernel<3>` is 3 x 3; a one-dimensional layer reads the first).
@@ -129,6 +131,35 @@ struct window_geometry {
             }
         }
     }
+};
+
+/// Options `O` (a `window_options`) read for a layer over `Axes` spatial axes (1 or 2): a
+/// one-dimensional layer sees a sample `<L, C>` as H = 1 and reads each option's first extent.
+/// Zero extents are reported by the layer's own check; here they read as 1, so that its message
+/// stays the only error.
+template <std::size_t Axes, class O>
+struct window_on_axes {
+    static constexpr std::size_t at_least_one(std::size_t v) { return v > 0 ? v : 1; }
+    static constexpr std::size_t kernel_h = Axes == 2 ? at_least_one(O::kernel_h) : 1;
+    static constexpr std::size_t kernel_w = at_least_one(Axes == 2 ? O::kernel_w : O::kernel_h);
+    static constexpr std::size_t stride_h = Axes == 2 ? at_least_one(O::stride_h) : 1;
+    static constexpr std::size_t stride_w = at_least_one(Axes == 2 ? O::stride_w : O::stride_h);
+    static constexpr std::size_t padding_h = Axes == 2 ? O::padding_h : 0, padding_w = Axes == 2 ? O::padding_w : O::padding_h;
+    static constexpr std::size_t dilation_h = Axes == 2 ? at_least_one(O::dilation_h) : 1;
+    static constexpr std::size_t dilation_w = at_least_one(Axes == 2 ? O::dilation_w : O::dilation_h);
+
+    /// Samples of rank Axes + 1 only.
+    template <class S>
+    static constexpr bool rank_fits = S::rank == Axes + 1;
+    template <class S>
+    using geometry_on = window_geometry<(Axes == 2 ? S::extents[0] : 1), S::extents[S::rank - 2], S::last, kernel_h, kernel_w,
+                                        stride_h, stride_w, padding_h, padding_w, dilation_h, dilation_w>;
+    // What a layer is merely probed with (`layer<L>` tries a vector) gets a stand-in of `Channels`
+    // channels on which the window fits, so that every member names a type; the network's checks
+    // reject the shape through `accepts`.
+    template <std::size_t Channels>
+    using stand_in = std::conditional_t<Axes == 2, shape<dilation_h * kernel_h, dilation_w * kernel_w, Channels>,
+                                        shape<dilation_w * kernel_w, Channels>>;
 };
 
 }  // namespace detail
