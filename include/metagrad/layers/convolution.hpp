@@ -202,19 +202,16 @@ private:
         constexpr std::size_t c = G::channels, k = patch<S>;
         // Samples are independent: split between the threads.
         eval::split_between_threads<Samples, 1, Samples * G::positions * k>([&](std::size_t first, std::size_t last) {
-            for (std::size_t b = first; b < last; ++b)
-                for (std::size_t oy = 0; oy < G::out_height; ++oy)
-                    for (std::size_t ox = 0; ox < G::out_width; ++ox) {
-                        const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
-                        G::for_each_tap(
-                            oy, ox,
-                            [&](std::size_t tap, std::size_t at) {
-                                for (std::size_t i = 0; i < c; ++i) patches[row * k + tap * c + i] = x[(in + at) * c + i];
-                            },
-                            [&](std::size_t tap) {
-                                for (std::size_t i = 0; i < c; ++i) patches[row * k + tap * c + i] = 0;
-                            });
-                    }
+            G::for_each_output(first, last, [&](std::size_t row, std::size_t in, std::size_t oy, std::size_t ox) {
+                G::for_each_tap(
+                    oy, ox,
+                    [&](std::size_t tap, std::size_t at) {
+                        for (std::size_t i = 0; i < c; ++i) patches[row * k + tap * c + i] = x[(in + at) * c + i];
+                    },
+                    [&](std::size_t tap) {
+                        for (std::size_t i = 0; i < c; ++i) patches[row * k + tap * c + i] = 0;
+                    });
+            });
         });
     }
 
@@ -226,17 +223,14 @@ private:
         // A sample's patches fold back onto that sample alone: split between the threads.
         eval::split_between_threads<Samples, 1, Samples * G::positions * k>([&](std::size_t first, std::size_t last) {
             for (std::size_t i = first * sample; i < last * sample; ++i) dl_dx[i] = 0;
-            for (std::size_t b = first; b < last; ++b)
-                for (std::size_t oy = 0; oy < G::out_height; ++oy)
-                    for (std::size_t ox = 0; ox < G::out_width; ++ox) {
-                        const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
-                        G::for_each_tap(
-                            oy, ox,
-                            [&](std::size_t tap, std::size_t at) {
-                                for (std::size_t i = 0; i < c; ++i) dl_dx[(in + at) * c + i] += patches[row * k + tap * c + i];
-                            },
-                            [](std::size_t) {});
-                    }
+            G::for_each_output(first, last, [&](std::size_t row, std::size_t in, std::size_t oy, std::size_t ox) {
+                G::for_each_tap(
+                    oy, ox,
+                    [&](std::size_t tap, std::size_t at) {
+                        for (std::size_t i = 0; i < c; ++i) dl_dx[(in + at) * c + i] += patches[row * k + tap * c + i];
+                    },
+                    [](std::size_t) {});
+            });
         });
     }
 
@@ -248,23 +242,20 @@ private:
         using T = typename IO::value_type;
         constexpr std::size_t c = G::channels, cg = channels_per_group<S>, og = out_channels / group_count;
         const auto& w = io.parameters.weight;
-        for (std::size_t b = 0; b < Samples; ++b)
-            for (std::size_t oy = 0; oy < G::out_height; ++oy)
-                for (std::size_t ox = 0; ox < G::out_width; ++ox) {
-                    const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
-                    for (std::size_t o = 0; o < out_channels; ++o) {
-                        T sum{};
-                        if constexpr (O::bias) sum = io.parameters.bias[o];
-                        const std::size_t first = (o / og) * cg;
-                        G::for_each_tap(
-                            oy, ox,
-                            [&](std::size_t tap, std::size_t at) {
-                                for (std::size_t i = 0; i < cg; ++i) sum += io.x[(in + at) * c + first + i] * w[(o * G::taps + tap) * cg + i];
-                            },
-                            [](std::size_t) {});
-                        io.y[row * out_channels + o] = sum;
-                    }
-                }
+        G::for_each_output(0, Samples, [&](std::size_t row, std::size_t in, std::size_t oy, std::size_t ox) {
+            for (std::size_t o = 0; o < out_channels; ++o) {
+                T sum{};
+                if constexpr (O::bias) sum = io.parameters.bias[o];
+                const std::size_t first = (o / og) * cg;
+                G::for_each_tap(
+                    oy, ox,
+                    [&](std::size_t tap, std::size_t at) {
+                        for (std::size_t i = 0; i < cg; ++i) sum += io.x[(in + at) * c + first + i] * w[(o * G::taps + tap) * cg + i];
+                    },
+                    [](std::size_t) {});
+                io.y[row * out_channels + o] = sum;
+            }
+        });
     }
 
     template <class S, std::size_t Samples, class IO>
@@ -279,26 +270,23 @@ private:
             for (auto& v : dp.bias) v = 0;
         if constexpr (IO::wants_input_gradient)
             for (auto& v : io.dl_dx) v = 0;
-        for (std::size_t b = 0; b < Samples; ++b)
-            for (std::size_t oy = 0; oy < G::out_height; ++oy)
-                for (std::size_t ox = 0; ox < G::out_width; ++ox) {
-                    const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
-                    for (std::size_t o = 0; o < out_channels; ++o) {
-                        const T g = io.dl_dy[row * out_channels + o];
-                        if constexpr (O::bias) dp.bias[o] += g;
-                        const std::size_t first = (o / og) * cg;
-                        G::for_each_tap(
-                            oy, ox,
-                            [&](std::size_t tap, std::size_t at) {
-                                for (std::size_t i = 0; i < cg; ++i) {
-                                    const std::size_t xi = (in + at) * c + first + i, wi = (o * G::taps + tap) * cg + i;
-                                    dp.weight[wi] += g * io.x[xi];
-                                    if constexpr (IO::wants_input_gradient) io.dl_dx[xi] += g * w[wi];
-                                }
-                            },
-                            [](std::size_t) {});
-                    }
-                }
+        G::for_each_output(0, Samples, [&](std::size_t row, std::size_t in, std::size_t oy, std::size_t ox) {
+            for (std::size_t o = 0; o < out_channels; ++o) {
+                const T g = io.dl_dy[row * out_channels + o];
+                if constexpr (O::bias) dp.bias[o] += g;
+                const std::size_t first = (o / og) * cg;
+                G::for_each_tap(
+                    oy, ox,
+                    [&](std::size_t tap, std::size_t at) {
+                        for (std::size_t i = 0; i < cg; ++i) {
+                            const std::size_t xi = (in + at) * c + first + i, wi = (o * G::taps + tap) * cg + i;
+                            dp.weight[wi] += g * io.x[xi];
+                            if constexpr (IO::wants_input_gradient) io.dl_dx[xi] += g * w[wi];
+                        }
+                    },
+                    [](std::size_t) {});
+            }
+        });
     }
 };
 }  // namespace detail

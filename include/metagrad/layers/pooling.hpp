@@ -82,45 +82,42 @@ struct pooling_maths {
         static_assert(IO::input_shape::size < (std::size_t{1} << 32), "metagrad::max_pool: an input of 2^32 values or more");
         // Samples are independent: split between the threads.
         eval::split_between_threads<samples, 1, IO::input_shape::size>([&](std::size_t first, std::size_t last) {
-        for (std::size_t b = first; b < last; ++b)
-            for (std::size_t oy = 0; oy < G::out_height; ++oy)
-                for (std::size_t ox = 0; ox < G::out_width; ++ox) {
-                    const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
-                    if constexpr (Kind == pooling_kind::mean) {
-                        for (std::size_t i = 0; i < c; ++i) io.y[row * c + i] = T{};
-                        G::for_each_tap(
-                            oy, ox,
-                            [&](std::size_t, std::size_t at) {
-                                for (std::size_t i = 0; i < c; ++i) io.y[row * c + i] += io.x[(in + at) * c + i];
-                            },
-                            [](std::size_t) {});
-                        for (std::size_t i = 0; i < c; ++i) io.y[row * c + i] /= static_cast<T>(G::taps);
-                    } else {
-                        // The running maximum of each channel and where it was, in registers;
-                        // selects rather than branches, so the channels' loop vectorizes.
-                        std::array<T, c> best{};
-                        std::array<std::uint32_t, c> where{};
-                        bool first = true;
-                        G::for_each_tap(
-                            oy, ox,
-                            [&](std::size_t, std::size_t at) {
-                                const std::size_t from = (in + at) * c;
-                                for (std::size_t i = 0; i < c; ++i) {
-                                    const T v = io.x[from + i];
-                                    // Greater, or NaN where the best so far is not: NaN wins.
-                                    const bool take = first || v > best[i] || (v != v && best[i] == best[i]);
-                                    best[i] = take ? v : best[i];
-                                    where[i] = take ? static_cast<std::uint32_t>(from + i) : where[i];
-                                }
-                                first = false;
-                            },
-                            [](std::size_t) {});
-                        for (std::size_t i = 0; i < c; ++i) {
-                            io.y[row * c + i] = best[i];
-                            io.cache.argmax[row * c + i] = where[i];
-                        }
+            G::for_each_output(first, last, [&](std::size_t row, std::size_t in, std::size_t oy, std::size_t ox) {
+                if constexpr (Kind == pooling_kind::mean) {
+                    for (std::size_t i = 0; i < c; ++i) io.y[row * c + i] = T{};
+                    G::for_each_tap(
+                        oy, ox,
+                        [&](std::size_t, std::size_t at) {
+                            for (std::size_t i = 0; i < c; ++i) io.y[row * c + i] += io.x[(in + at) * c + i];
+                        },
+                        [](std::size_t) {});
+                    for (std::size_t i = 0; i < c; ++i) io.y[row * c + i] /= static_cast<T>(G::taps);
+                } else {
+                    // The running maximum of each channel and where it was, in registers;
+                    // selects rather than branches, so the channels' loop vectorizes.
+                    std::array<T, c> best{};
+                    std::array<std::uint32_t, c> where{};
+                    bool first_tap = true;
+                    G::for_each_tap(
+                        oy, ox,
+                        [&](std::size_t, std::size_t at) {
+                            const std::size_t from = (in + at) * c;
+                            for (std::size_t i = 0; i < c; ++i) {
+                                const T v = io.x[from + i];
+                                // Greater, or NaN where the best so far is not: NaN wins.
+                                const bool take = first_tap || v > best[i] || (v != v && best[i] == best[i]);
+                                best[i] = take ? v : best[i];
+                                where[i] = take ? static_cast<std::uint32_t>(from + i) : where[i];
+                            }
+                            first_tap = false;
+                        },
+                        [](std::size_t) {});
+                    for (std::size_t i = 0; i < c; ++i) {
+                        io.y[row * c + i] = best[i];
+                        io.cache.argmax[row * c + i] = where[i];
                     }
                 }
+            });
         });
     }
 
@@ -133,23 +130,20 @@ struct pooling_maths {
             constexpr std::size_t c = G::channels, samples = IO::input_shape::size / S::size, per_output = G::positions * c;
             // A sample's gradients go to that sample's inputs alone: split between the threads.
             eval::split_between_threads<samples, 1, IO::input_shape::size>([&](std::size_t first, std::size_t last) {
-            for (std::size_t i = first * S::size; i < last * S::size; ++i) io.dl_dx[i] = T{};
-            if constexpr (Kind == pooling_kind::maximum) {
-                for (std::size_t i = first * per_output; i < last * per_output; ++i) io.dl_dx[io.cache.argmax[i]] += io.dl_dy[i];
-            } else {
-                for (std::size_t b = first; b < last; ++b)
-                    for (std::size_t oy = 0; oy < G::out_height; ++oy)
-                        for (std::size_t ox = 0; ox < G::out_width; ++ox) {
-                            const std::size_t row = (b * G::out_height + oy) * G::out_width + ox, in = b * G::height * G::width;
-                            G::for_each_tap(
-                                oy, ox,
-                                [&](std::size_t, std::size_t at) {
-                                    for (std::size_t i = 0; i < c; ++i)
-                                        io.dl_dx[(in + at) * c + i] += io.dl_dy[row * c + i] / static_cast<T>(G::taps);
-                                },
-                                [](std::size_t) {});
-                        }
-            }
+                for (std::size_t i = first * S::size; i < last * S::size; ++i) io.dl_dx[i] = T{};
+                if constexpr (Kind == pooling_kind::maximum) {
+                    for (std::size_t i = first * per_output; i < last * per_output; ++i) io.dl_dx[io.cache.argmax[i]] += io.dl_dy[i];
+                } else {
+                    G::for_each_output(first, last, [&](std::size_t row, std::size_t in, std::size_t oy, std::size_t ox) {
+                        G::for_each_tap(
+                            oy, ox,
+                            [&](std::size_t, std::size_t at) {
+                                for (std::size_t i = 0; i < c; ++i)
+                                    io.dl_dx[(in + at) * c + i] += io.dl_dy[row * c + i] / static_cast<T>(G::taps);
+                            },
+                            [](std::size_t) {});
+                    });
+                }
             });
         }
     }

@@ -114,6 +114,16 @@ struct window_geometry {
     /// No padding and no overlap is needed to read every tap in place: each output is one input.
     static constexpr bool pointwise = Kh == 1 && Kw == 1 && Sh == 1 && Sw == 1 && Ph == 0 && Pw == 0;
 
+    /// Calls `f(row, first_input, oy, ox)` for each output position (oy, ox) of samples [first,
+    /// last): `row` counts output positions across the batch (a row of im2col's patches, of a
+    /// channels-last output), `first_input` is the sample's first input position.
+    template <class F>
+    static constexpr void for_each_output(std::size_t first, std::size_t last, F f) {
+        for (std::size_t b = first; b < last; ++b)
+            for (std::size_t oy = 0; oy < out_height; ++oy)
+                for (std::size_t ox = 0; ox < out_width; ++ox) f((b * out_height + oy) * out_width + ox, b * H * W, oy, ox);
+    }
+
     /// Calls `f(tap, input_position)` for each tap of the window of output position
     /// (oy, ox) that falls inside the input (`input_position` = iy * W + ix), and
     /// `outside(tap)` for each tap in the padding.
