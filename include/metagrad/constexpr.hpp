@@ -4,6 +4,7 @@
 #pragma once
 
 // math: constant-evaluable elementary functions
+#include "metagrad/math/erf.hpp"
 #include "metagrad/math/exp.hpp"
 #include "metagrad/math/log.hpp"
 #include "metagrad/math/sqrt.hpp"
@@ -42,6 +43,7 @@
 #include "metagrad/layers/flatten.hpp"
 #include "metagrad/layers/gelu.hpp"
 #include "metagrad/layers/identity.hpp"
+#include "metagrad/layers/layer_norm.hpp"
 #include "metagrad/layers/leaky_relu.hpp"
 #include "metagrad/layers/log_softmax.hpp"
 #include "metagrad/layers/parallel.hpp"
@@ -54,6 +56,9 @@
 #include "metagrad/layers/softmax.hpp"
 #include "metagrad/layers/softplus.hpp"
 #include "metagrad/layers/tanh.hpp"
+
+// the inference form: dropout left out, batch norm folded into the layer before it
+#include "metagrad/infer/inference_form.hpp"
 
 // losses, optimizers, learning-rate schedules, initialization
 #include "metagrad/losses/loss.hpp"

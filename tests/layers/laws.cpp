@@ -5,7 +5,7 @@
 // infinities propagate as PyTorch's layers propagate them, on every path (vectors, scalar tails,
 // the dense layer's fused ReLU); and all of it is constant-evaluable, non-finite values included
 // where the compilers allow them.
-// This file: the dense layer, the activations, dropout, batch norm and the layers made of layers
+// This file: the dense layer, the activations, dropout, batch norm, layer norm and the layers made of layers
 // (laws_images.cpp: convolution, pooling and the other image and sequence layers).
 #include <ratio>
 #include <tuple>
@@ -38,6 +38,9 @@ using layer_cases = std::tuple<
     // in a sample (spatial axes before the features), so one sample can train too.
     layer_case<mg::batch_norm<>, mg::shape<3, 4>, double, mg::shape<3, 4>>,
     layer_case<mg::batch_norm<std::ratio<1, 4>, std::ratio<1, 1000>>, mg::shape<2, 2, 3>, float, mg::shape<2, 2, 3>>,
+    // Layer norm: each position's features over themselves (a sequence of 3 positions), and a vector.
+    layer_case<mg::layer_norm<>, mg::shape<3, 4>, double, mg::shape<3, 4>>,
+    layer_case<mg::layer_norm<std::ratio<1, 1000>>, mg::shape<5>, float, mg::shape<5>>,
     // Layers made of layers: a chain, residual blocks with the identity and with a projection,
     // and one whose body has state, a cache and random numbers.
     layer_case<mg::chain<mg::dense<5>, mg::tanh_layer, mg::dense<3>>, mg::shape<4>, double, mg::shape<3>>,
@@ -184,6 +187,7 @@ static_assert(compile_time_gradcheck<mg::dropout<>, mg::shape<6>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::dropout<std::ratio<1, 3>>, mg::shape<3>, mg::shape<2, 3>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::batch_norm<>, mg::shape<3>, mg::shape<4, 3>>() < 1e-7);  // batch-coupled
 static_assert(compile_time_gradcheck<mg::batch_norm<>, mg::shape<2, 2, 2>>() < 1e-7);
+static_assert(compile_time_gradcheck<mg::layer_norm<>, mg::shape<2, 3>>() < 1e-7);  // feature-coupled
 static_assert(compile_time_gradcheck<mg::chain<mg::dense<3>, mg::tanh_layer, mg::dense<2>>, mg::shape<3>, mg::shape<2, 3>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::residual<mg::chain<mg::dense<3>, mg::sigmoid, mg::dense<3>>>, mg::shape<3>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::residual<mg::chain<mg::dense<2>, mg::tanh_layer>, mg::dense<2>>, mg::shape<3>, mg::shape<2, 3>>() < 1e-8);

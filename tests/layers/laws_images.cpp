@@ -31,6 +31,8 @@ using layer_cases = std::tuple<
     layer_case<mg::elu<>, mg::shape<2, 3>, float, mg::shape<2, 3>>,
     layer_case<mg::elu<std::ratio<1, 2>>, mg::shape<5>, double, mg::shape<5>>,
     layer_case<mg::softplus, mg::shape<6>, double, mg::shape<6>>,
+    layer_case<mg::gelu, mg::shape<6>, double, mg::shape<6>>,
+    layer_case<mg::gelu, mg::shape<2, 3>, float, mg::shape<2, 3>>,
     layer_case<mg::gelu_tanh, mg::shape<6>, double, mg::shape<6>>,
     layer_case<mg::log_softmax, mg::shape<5>, double, mg::shape<5>>,
     layer_case<mg::log_softmax, mg::shape<2, 4>, float, mg::shape<2, 4>>>;
@@ -48,6 +50,7 @@ static_assert(compile_time_gradcheck<mg::random_flip, mg::shape<2, 3, 2>, mg::sh
 static_assert(compile_time_gradcheck<mg::silu, mg::shape<4>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::elu<>, mg::shape<4>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::softplus, mg::shape<4>>() < 1e-8);
+static_assert(compile_time_gradcheck<mg::gelu, mg::shape<4>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::gelu_tanh, mg::shape<4>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::log_softmax, mg::shape<4>, mg::shape<2, 4>>() < 1e-8);
 

@@ -22,6 +22,10 @@ static_assert(math::log1p(1e-10) - 9.9999999995e-11 < 1e-25);
 static_assert(math::sigmoid(-800.0) == 0.0 && math::sigmoid(800.0) == 1.0);  // no overflow
 static_assert(math::exp(1000.0) == std::numeric_limits<double>::infinity() && math::exp(-1000.0) == 0.0);
 static_assert(math::exp(1.0f) == 2.7182817f);
+// erf(1/2) and erfc(3) as the C library gives them (printed by Python's math module).
+static_assert(math::erf(0.5) - 0.5204998778130465 < 3e-16 && 0.5204998778130465 - math::erf(0.5) < 3e-16);
+static_assert(math::erfc(3.0) - 2.2090496998585438e-05 < 1e-20 && 2.2090496998585438e-05 - math::erfc(3.0) < 1e-20);
+static_assert(math::erf(-40.0) == -1.0 && math::erfc(40.0) == 0.0 && math::erfc(-40.0) == 2.0);
 
 namespace {
 // The distance in representable values between a and b.
@@ -74,6 +78,12 @@ BOOST_AUTO_TEST_CASE(runtime_double_against_cmath) {
     BOOST_TEST(worst_ulps<double>(t, [](double x) { return std::tanh(x); }, -0.1, 0.1) <= 4);
     const auto s = [](double x) { return math::sigmoid(x); };
     BOOST_TEST(worst_ulps<double>(s, [](double x) { return 1 / (1 + std::exp(-x)); }, 0, 30) <= 4);
+    const auto er = [](double x) { return math::erf(x); };
+    BOOST_TEST(worst_ulps<double>(er, [](double x) { return std::erf(x); }, -7, 7) <= 10);
+    BOOST_TEST(worst_ulps<double>(er, [](double x) { return std::erf(x); }, -1e-3, 1e-3) <= 10);
+    const auto erc = [](double x) { return math::erfc(x); };
+    BOOST_TEST(worst_ulps<double>(erc, [](double x) { return std::erfc(x); }, 1.5, 26) <= 8);
+    BOOST_TEST(worst_ulps<double>(erc, [](double x) { return std::erfc(x); }, -6, 1.5) <= 150);
     const auto sq = [](double x) { return math::detail::sqrt_constant(x); };  // the constexpr path
     BOOST_TEST(worst_ulps<double>(sq, [](double x) { return std::sqrt(x); }, 0, 1e10) == 0);
     BOOST_TEST(worst_ulps<double>(sq, [](double x) { return std::sqrt(x); }, 0, 1e-300) == 0);
@@ -87,6 +97,8 @@ BOOST_AUTO_TEST_CASE(runtime_float_against_cmath) {
     BOOST_TEST(worst_ulps<float>([](float x) { return math::log(x); }, rounded([](double x) { return std::log(x); }), 1e-30, 1e30) <= 1);
     BOOST_TEST(worst_ulps<float>([](float x) { return math::tanh(x); }, rounded([](double x) { return std::tanh(x); }), -10, 10) <= 1);
     BOOST_TEST(worst_ulps<float>([](float x) { return math::sigmoid(x); }, rounded([](double x) { return 1 / (1 + std::exp(-x)); }), -20, 20) <= 1);
+    BOOST_TEST(worst_ulps<float>([](float x) { return math::erf(x); }, rounded([](double x) { return std::erf(x); }), -5, 5) <= 1);
+    BOOST_TEST(worst_ulps<float>([](float x) { return math::erfc(x); }, rounded([](double x) { return std::erfc(x); }), -3, 9) <= 1);
     BOOST_TEST(worst_ulps<float>([](float x) { return math::sqrt(x); }, [](float x) { return std::sqrt(x); }, 0, 1e6) == 0);
 }
 
@@ -112,6 +124,12 @@ BOOST_AUTO_TEST_CASE(runtime_special_values) {
     BOOST_TEST(math::tanh(-inf) == -1.0);
     BOOST_TEST(std::isnan(math::tanh(nan)));
     BOOST_TEST(std::isnan(math::sigmoid(nan)));
+    BOOST_TEST(std::isnan(math::erf(nan)));
+    BOOST_TEST(std::isnan(math::erfc(nan)));
+    BOOST_TEST(math::erf(inf) == 1.0);
+    BOOST_TEST(math::erf(-inf) == -1.0);
+    BOOST_TEST(math::erfc(inf) == 0.0);
+    BOOST_TEST(math::erfc(-inf) == 2.0);
     BOOST_TEST(std::isnan(math::sigmoid(std::numeric_limits<float>::quiet_NaN())));
     BOOST_TEST(std::isnan(math::sqrt(-1.0)));
     BOOST_TEST(math::exp(-745.0) == std::exp(-745.0));  // subnormal result

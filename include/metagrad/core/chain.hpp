@@ -91,8 +91,11 @@ struct chain {
     template <class S>
     static constexpr bool accepts = composable<S, Layers...>;
 
+    // On a shape its layers do not compose on, the input's shape: `layer<chain<...>>` probes a
+    // vector, which a chain of convolutions rejects, and must still see tensors there. The
+    // network's checks reject the shape through `accepts`.
     template <class S>
-    using output_shape = std::tuple_element_t<depth, shapes<S>>;
+    using output_shape = std::conditional_t<accepts<S>, std::tuple_element_t<depth, shapes<S>>, S>;
 
     static constexpr std::string_view name = "chain";
     /// Its layers' operations, summed.

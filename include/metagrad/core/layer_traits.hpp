@@ -254,6 +254,42 @@ struct packing_hook {
                                       };
 };
 
+// The hooks of the inference form (infer/inference_form.hpp): what a layer becomes when the
+// network is folded for inference.
+
+/// The layer is the identity in inference (dropout, augmentation): the inference form leaves it
+/// out. It must give its input's shape.
+struct identity_in_inference_hook {
+    static constexpr std::string_view name = "identity_in_inference_hook";
+    template <class L, class S>
+    static constexpr bool works_for = std::is_same_v<typename L::template output_shape<S>, S>;
+};
+
+/// In inference the layer is y = scale * x + shift per feature (the last axis), with
+/// `inference_scale_and_shift(p, state, scale, shift)` giving them (batch norm with its running
+/// statistics): the inference form folds it into a layer before it that absorbs it.
+struct scale_and_shift_in_inference_hook {
+    static constexpr std::string_view name = "scale_and_shift_in_inference_hook";
+    template <class L, class S>
+    static constexpr bool works_for = requires(const layer_parameters<L, float, S>& p, const layer_state<L, float, S>& state,
+                                               vector<float, S::last>& v) { L::inference_scale_and_shift(p, state, v, v); };
+};
+
+/// Each output feature (the last axis) of the layer is linear in its parameters' rows: followed by
+/// a per-feature scale and shift it becomes `absorbed_scale_and_shift` (the same layer with a
+/// bias, where it had none), whose parameters `absorb_scale_and_shift(p, scale, shift, folded)`
+/// writes: weight rows times scale, bias times scale plus shift. (Dense, convolutions.)
+struct absorbs_scale_and_shift_hook {
+    static constexpr std::string_view name = "absorbs_scale_and_shift_hook";
+    template <class L, class S>
+    static constexpr bool works_for = requires { typename L::absorbed_scale_and_shift; } &&
+                                      requires(const layer_parameters<L, float, S>& p,
+                                               const vector<float, L::template output_shape<S>::last>& v,
+                                               layer_parameters<typename L::absorbed_scale_and_shift, float, S>& folded) {
+                                          L::absorb_scale_and_shift(p, v, v, folded);
+                                      };
+};
+
 /// Whether every hook `L` declares works on shape `S`; `first_broken_hook` names the first that
 /// does not (void when all do).
 namespace detail {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <utility>
 
 #include <boost/hana/at.hpp>
@@ -14,6 +15,7 @@
 #include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/network.hpp"
 #include "metagrad/core/tensor.hpp"
+#include "metagrad/infer/inference_form.hpp"
 
 namespace metagrad {
 
@@ -44,39 +46,45 @@ struct packed_tuple_of<Net, T, std::index_sequence<I...>> {
 };
 }  // namespace detail
 
-/// Inference with `Net`'s parameters repacked, once, into the layout the run-time kernels read
+/// Inference with `TrainedNet`'s parameters folded (`inference_form`: dropout left out, batch norm folded
+/// into the layer before it) and repacked, once, into the layout the run-time kernels read
 /// fastest for inputs of shape `X` (a sample, by default, or a batch): dense layers keep their
 /// weights input-major where that avoids sums across vector lanes (`dense_packed`). It owns the
 /// activations of one forward pass, so a call allocates nothing and clears nothing; it is
 /// therefore not for use by two threads at once (make one per thread). Outputs agree with
-/// `Net::forward` up to rounding: the sums are taken in another order. A large network's
+/// `TrainedNet::forward` up to rounding: the sums are taken in another order. A large network's
 /// predictor belongs on the heap, as its workspace does.
 ///
 ///     metagrad::predictor<net, float> predict(p);   // after training; predict.pack(p) again after more
 ///     const auto& y = predict(x);                    // valid until the next call
-template <class Net, class T, class X = typename Net::input_shape>
+template <class TrainedNet, class T, class X = typename TrainedNet::input_shape>
 class predictor {
 public:
-    using parameters_type = typename Net::template parameters<T>;
-    using trace_type = typename Net::template trace_for<T, X>;
-    using packed_type = typename detail::packed_tuple_of<Net, T, std::make_index_sequence<Net::depth>>::type;
+    /// The network it runs: `TrainedNet` folded for inference.
+    using network_type = inference_form<TrainedNet>;
+    using parameters_type = typename TrainedNet::template parameters<T>;
+    using trace_type = typename network_type::template trace_for<T, X>;
+    using packed_type = typename detail::packed_tuple_of<network_type, T, std::make_index_sequence<network_type::depth>>::type;
 
     explicit predictor(const parameters_type& p) { pack(p); }
 
-    /// Packs `p` (after more training, for instance) in place of the parameters packed before;
-    /// the layers' state (batch norm's running statistics) is copied as it is.
+    /// Folds and packs `p` (after more training, for instance) in place of the parameters packed
+    /// before; the state of the layers kept is copied as it is.
     void pack(const parameters_type& p) {
-        states_ = p.states;
+        // Folded on the heap, once: a large network's parameters do not belong on the stack.
+        const auto folded = std::make_unique<typename network_type::template parameters<T>>();
+        fold_for_inference(p, *folded);
+        states_ = folded->states;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (pack_layer<I>(p.template layer<I>(), boost::hana::at_c<I>(packed_)), ...);
-        }(std::make_index_sequence<Net::depth>{});
+            (pack_layer<I>(folded->template layer<I>(), boost::hana::at_c<I>(packed_)), ...);
+        }(std::make_index_sequence<network_type::depth>{});
     }
 
     /// The network's output for `x`, a reference into this predictor valid until the next call.
     const auto& operator()(const tensor<T, X>& x) {
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             (forward_layer<I>(x), ...);  // left to right
-        }(std::make_index_sequence<Net::depth>{});
+        }(std::make_index_sequence<network_type::depth>{});
         return trace_.output();
     }
 
@@ -84,6 +92,8 @@ public:
     const packed_type& packed() const { return packed_; }
 
 private:
+    using Net = network_type;
+
     template <std::size_t I, class P, class Q>
     static void pack_layer(const P& p, Q& q) {
         using L = typename Net::template layer_type<I>;

@@ -8,25 +8,14 @@
 
 #include "metagrad/core/fields.hpp"
 #include "metagrad/core/layer_io.hpp"
+#include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/eval/parallel.hpp"
+#include "metagrad/layers/scale_and_shift.hpp"
 #include "metagrad/math/sqrt.hpp"
 
 namespace metagrad {
-
-/// Batch norm's trained parameters: `weight` (the scale, gamma) and `bias` (the shift, beta),
-/// one per feature, named as PyTorch's. They start at 1 and 0 whatever the initializer.
-template <class T, std::size_t C>
-struct batch_norm_parameters {
-    vector<T, C> weight = vector<T, C>::filled(T{1});
-    vector<T, C> bias{};
-
-    static constexpr auto fields =
-        metagrad::fields(field<"weight">(&batch_norm_parameters::weight), field<"bias">(&batch_norm_parameters::bias));
-    static constexpr bool initialized_by_scheme = false;
-    friend constexpr bool operator==(const batch_norm_parameters&, const batch_norm_parameters&) = default;
-};
 
 /// Batch norm's state: the running mean and (unbiased) variance of each feature, updated by every
 /// training pass and used in inference; they start at 0 and 1, as PyTorch's buffers.
@@ -59,7 +48,7 @@ struct batch_norm {
     template <class S>
     using output_shape = S;
     template <class T, class S>
-    using parameters = batch_norm_parameters<T, S::last>;
+    using parameters = scale_and_shift<T, S::last>;
     template <class T, class S>
     using state = batch_norm_state<T, S::last>;
     template <class S>
@@ -123,16 +112,25 @@ struct batch_norm {
         } else {
             // One multiply-add per element: the running statistics folded into a scale and shift.
             vector<T, features> scale, shift;
-            for (std::size_t c = 0; c < features; ++c) {
-                scale[c] = p.weight[c] / math::sqrt(io.state.running_var[c] + epsilon<T>);
-                shift[c] = p.bias[c] - io.state.running_mean[c] * scale[c];
-            }
+            inference_scale_and_shift(p, io.state, scale, shift);
             over_features<T, features, values>([&](std::size_t begin, std::size_t end) {
                 for (std::size_t r = 0; r < values; ++r)
                     for (std::size_t c = begin; c < end; ++c) io.y[r * features + c] = io.x[r * features + c] * scale[c] + shift[c];
             });
         }
     }
+
+    /// Inference as y = scale * x + shift per feature: scale = weight / sqrt(running_var + eps),
+    /// shift = bias - running_mean * scale. The inference form folds these into the layer before.
+    template <class P, class State, class V>
+    static constexpr void inference_scale_and_shift(const P& p, const State& state, V& scale, V& shift) {
+        using T = typename V::value_type;
+        for (std::size_t c = 0; c < V::shape_type::size; ++c) {
+            scale[c] = p.weight[c] / math::sqrt(state.running_var[c] + epsilon<T>);
+            shift[c] = p.bias[c] - state.running_mean[c] * scale[c];
+        }
+    }
+    using provides = hooks<batch_norm, scale_and_shift_in_inference_hook>;
 
     // In training the batch's statistics depend on every input, so each dl/dx gathers the whole
     // feature's gradients: dl/dx = weight / sqrt(var + eps) * (dl/dy - mean(dl/dy) - x^ mean(dl/dy x^)).

@@ -3,6 +3,9 @@
 
 #include <cstddef>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 
 #include "metagrad/core/broadcast.hpp"
 #include "metagrad/core/fields.hpp"
@@ -16,6 +19,7 @@
 #include "metagrad/core/transpose.hpp"
 #include "metagrad/eval/assign.hpp"
 #include "metagrad/eval/parallel.hpp"
+#include "metagrad/layers/scale_and_shift.hpp"
 #include "metagrad/layers/window.hpp"
 
 namespace metagrad {
@@ -105,6 +109,13 @@ struct convolution_maths {
                                             shape<out_channels, kernel_w, channels_per_group<S>>>;
     template <class T, class S>
     using parameters = convolution_parameters<T, weight_shape<S>, O::bias>;
+
+    /// A scale and shift per output channel after the layer (batch norm in inference), folded
+    /// into its kernels and bias (the inference form; the folded layer has a bias).
+    template <class P, class V, class Folded>
+    static constexpr void absorb_scale_and_shift(const P& p, const V& scale, const V& shift, Folded& folded) {
+        absorb_into_rows(p, scale, shift, folded);
+    }
 
     /// A multiply and an add per tap and input channel of each output, and the bias.
     template <class S>
@@ -289,6 +300,18 @@ private:
         });
     }
 };
+/// `Conv<Out, Options...>` without `without_bias`: what a convolution becomes when it absorbs a
+/// scale and shift.
+template <class Option>
+using option_kept_with_bias = std::conditional_t<std::is_same_v<Option, without_bias>, std::tuple<>, std::tuple<Option>>;
+template <template <std::size_t, class...> class Conv, std::size_t Out, class Options>
+struct rebuilt_convolution;
+template <template <std::size_t, class...> class Conv, std::size_t Out, class... Options>
+struct rebuilt_convolution<Conv, Out, std::tuple<Options...>> {
+    using type = Conv<Out, Options...>;
+};
+template <template <std::size_t, class...> class Conv, std::size_t Out, class... Options>
+using with_bias = typename rebuilt_convolution<Conv, Out, decltype(std::tuple_cat(std::declval<option_kept_with_bias<Options>>()...))>::type;
 }  // namespace detail
 
 /// A two-dimensional convolution (PyTorch's `nn.Conv2d`, channels last): samples `<H, W, C>`
@@ -300,6 +323,8 @@ template <std::size_t Out, class... Options>
 struct conv2d : detail::convolution_maths<2, Out, detail::window_options<false, Options...>> {
     static_assert(detail::check_convolution_options<convolution_options<Out, Options...>>::value);
     static constexpr std::string_view name = "conv2d";
+    using provides = hooks<conv2d, absorbs_scale_and_shift_hook>;
+    using absorbed_scale_and_shift = detail::with_bias<conv2d, Out, Options...>;
 };
 
 /// A one-dimensional convolution (PyTorch's `nn.Conv1d`, channels last): samples `<L, C>` become
@@ -308,6 +333,8 @@ template <std::size_t Out, class... Options>
 struct conv1d : detail::convolution_maths<1, Out, detail::window_options<false, Options...>> {
     static_assert(detail::check_convolution_options<convolution_options<Out, Options...>>::value);
     static constexpr std::string_view name = "conv1d";
+    using provides = hooks<conv1d, absorbs_scale_and_shift_hook>;
+    using absorbed_scale_and_shift = detail::with_bias<conv1d, Out, Options...>;
 };
 
 }  // namespace metagrad

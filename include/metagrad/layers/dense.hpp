@@ -18,6 +18,7 @@
 #include "metagrad/core/transpose.hpp"
 #include "metagrad/eval/assign.hpp"
 #include "metagrad/eval/simd.hpp"
+#include "metagrad/layers/scale_and_shift.hpp"
 
 namespace metagrad {
 
@@ -132,6 +133,13 @@ struct dense_maths {
         dl_dz = map([](T zi, T xi) { return F::derivative(zi, xi); }, z, x) * dl_dx;
     }
 
+    /// A scale and shift per output after the layer (batch norm in inference), folded into its
+    /// weight rows and bias (the inference form).
+    template <class P, class V, class Folded>
+    static constexpr void absorb_scale_and_shift(const P& p, const V& scale, const V& shift, Folded& folded) {
+        absorb_into_rows(p, scale, shift, folded);
+    }
+
     template <class T, class S>
     using packed_parameters = dense_packed<T, S::last, Out>;
 
@@ -220,14 +228,18 @@ struct check_dense_sizes {
 template <std::size_t In, std::size_t Out>
 struct dense<In, Out> : detail::dense_maths<(Out > 0 ? Out : 1)> {
     static_assert(detail::check_dense_sizes<dense_sizes<In, Out>>::value);
-    using provides = hooks<dense, activation_after_hook, gradient_through_activation_hook, sgd_step_hook, packing_hook>;
+    using provides =
+        hooks<dense, activation_after_hook, gradient_through_activation_hook, sgd_step_hook, packing_hook, absorbs_scale_and_shift_hook>;
+    using absorbed_scale_and_shift = dense;
     using input_shape = shape<(In > 0 ? In : 1)>;
 };
 
 template <std::size_t Out>
 struct dense<Out> : detail::dense_maths<(Out > 0 ? Out : 1)> {
     static_assert(detail::check_dense_sizes<dense_outputs<Out>>::value);
-    using provides = hooks<dense, activation_after_hook, gradient_through_activation_hook, sgd_step_hook, packing_hook>;
+    using provides =
+        hooks<dense, activation_after_hook, gradient_through_activation_hook, sgd_step_hook, packing_hook, absorbs_scale_and_shift_hook>;
+    using absorbed_scale_and_shift = dense;
     /// A dense layer maps vectors; flatten other shapes first.
     template <class S>
     static constexpr bool accepts = S::rank == 1;

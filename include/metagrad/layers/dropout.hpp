@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "metagrad/core/layer_io.hpp"
+#include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
 
@@ -50,6 +51,8 @@ struct dropout {
     using output_shape = S;
     template <class S>
     static constexpr std::size_t flops = S::size;
+    /// In inference the identity: the inference form leaves it out.
+    using provides = hooks<dropout, identity_in_inference_hook>;
 
     /// The probability of dropping an element, and the scale of the elements kept.
     template <class T>

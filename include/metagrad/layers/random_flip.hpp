@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "metagrad/core/layer_io.hpp"
+#include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
 
@@ -26,6 +27,8 @@ struct random_flip {
     using output_shape = S;
     template <class S>
     static constexpr std::size_t flops = 0;
+    /// In inference the identity: the inference form leaves it out.
+    using provides = hooks<random_flip, identity_in_inference_hook>;
 
     /// Whether each sample of the pass was mirrored.
     template <class T, class S, std::size_t B>
