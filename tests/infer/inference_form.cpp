@@ -65,8 +65,10 @@ constexpr double folded_error() {
     return worst;
 }
 }  // namespace
+// [inference_form]
 static_assert(std::is_same_v<mg::inference_form<small>, mg::sequential<mg::dense<3, 4>, mg::relu, mg::dense<2>>>);
-static_assert(folded_error() < 1e-14);
+static_assert(folded_error() < 1e-14);  // fold_for_inference(p) gives small's inference outputs
+// [inference_form]
 
 namespace {
 template <class A, class B>

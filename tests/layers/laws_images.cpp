@@ -1,4 +1,4 @@
-// The laws every layer obeys (laws.hpp), applied to convolution, pooling, flatten, random_flip,
+// The laws every layer obeys (laws.hpp), applied to convolution, a residual block of convolutions, pooling, flatten, random_flip,
 // the smooth activations and log_softmax; and the same laws in static_asserts.
 #include <ratio>
 #include <tuple>
@@ -16,6 +16,11 @@ using layer_cases = std::tuple<
     layer_case<mg::conv2d<3, mg::kernel<1>>, mg::shape<2, 3, 4>, float, mg::shape<2, 3, 3>>,
     layer_case<mg::conv2d<3, mg::kernel<3>, mg::groups<3>, mg::without_bias>, mg::shape<3, 3, 3>, double, mg::shape<1, 1, 3>>,
     layer_case<mg::conv1d<3, mg::kernel<3>, mg::padding<2>, mg::dilation<2>>, mg::shape<5, 2>, double, mg::shape<5, 3>>,
+    // A residual block of convolutions with a strided 1x1 projection (ResNet's downsampling block).
+    layer_case<mg::residual<mg::chain<mg::conv2d<3, mg::kernel<3>, mg::padding<1>, mg::stride<2>, mg::without_bias>, mg::batch_norm<>,
+                                      mg::relu, mg::conv2d<3, mg::kernel<3>, mg::padding<1>>>,
+                            mg::conv2d<3, mg::kernel<1>, mg::stride<2>>>,
+               mg::shape<4, 4, 2>, double, mg::shape<2, 2, 3>>,
     // Pooling (windows that cover every input, so that NaN anywhere reaches an output), flatten.
     // Max pooling in double: a float finite difference crosses from one maximum to another.
     layer_case<mg::max_pool2d<mg::kernel<2>>, mg::shape<4, 4, 2>, double, mg::shape<2, 2, 2>>,
@@ -42,6 +47,7 @@ using layer_cases = std::tuple<
 static_assert(compile_time_gradcheck<mg::conv2d<2, mg::kernel<2>, mg::padding<1>, mg::stride<2>>, mg::shape<3, 3, 2>, mg::shape<2, 3, 3, 2>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::conv2d<2, mg::kernel<2>, mg::groups<2>, mg::without_bias>, mg::shape<3, 2, 2>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::conv1d<2, mg::kernel<3>, mg::dilation<2>>, mg::shape<5, 2>>() < 1e-8);
+static_assert(compile_time_gradcheck<mg::residual<mg::chain<mg::conv2d<2, mg::kernel<3>, mg::padding<1>>, mg::relu>>, mg::shape<2, 2, 2>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::max_pool2d<mg::kernel<2>>, mg::shape<2, 4, 2>, mg::shape<2, 2, 4, 2>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::avg_pool2d<mg::kernel<3>, mg::padding<1>, mg::stride<2>>, mg::shape<3, 3, 2>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::global_avg_pool, mg::shape<2, 2, 3>>() < 1e-8);

@@ -158,9 +158,14 @@ struct window_on_axes {
     static constexpr std::size_t dilation_h = Axes == 2 ? at_least_one(O::dilation_h) : 1;
     static constexpr std::size_t dilation_w = at_least_one(Axes == 2 ? O::dilation_w : O::dilation_h);
 
-    /// Samples of rank Axes + 1 only.
+    /// Samples of rank Axes + 1 only (and not the chain's stand-in for a shape it could not work out).
     template <class S>
-    static constexpr bool rank_fits = S::rank == Axes + 1;
+    static constexpr bool rank_fits = [] {
+        if constexpr (is_shape<S>)
+            return S::rank == Axes + 1;
+        else
+            return false;
+    }();
     template <class S>
     using geometry_on = window_geometry<(Axes == 2 ? S::extents[0] : 1), S::extents[S::rank - 2], S::last, kernel_h, kernel_w,
                                         stride_h, stride_w, padding_h, padding_w, dilation_h, dilation_w>;
