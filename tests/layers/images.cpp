@@ -109,6 +109,26 @@ BOOST_AUTO_TEST_CASE(a_training_step_is_the_same_on_one_and_two_threads) {
     BOOST_TEST(!(*one == *start));
 }
 
+// ResNet-18's last convolutions (512 to 512 channels, 3x3) have 9.4 MB of float weights; in
+// double 19 MB: more than the 8 MB main-thread stack. Their passes once put a transposed copy of
+// the weights on the stack and crashed (found building benchmarks/compile_resnet.sh's network).
+BOOST_AUTO_TEST_CASE(a_convolution_whose_weights_outgrow_the_stack_trains) {
+    using wide = mg::network<mg::shape<2, 2, 512>, mg::conv2d<512, mg::kernel<3>, mg::padding<1>>, mg::global_avg_pool, mg::dense<2>>;
+    using X = mg::shape<2, 2, 2, 512>;
+    auto p = std::make_unique<wide::parameters<double>>();
+    mg::random_generator g(3);
+    mg::initialize(*p, mg::he_uniform{}, g);
+    const auto x = std::make_unique<mg::tensor<double, X>>(random_tensor<double, X>());
+    const mg::tensor<double, mg::shape<2, 2>> y{{1, 0, 0, 1}};
+    auto ws = std::make_unique<mg::workspace<wide, double, X>>();
+    auto adam = std::make_unique<mg::adam<wide, double>>();
+    const double first = mg::train_step(*p, *x, y, mg::softmax_cross_entropy{}, *adam, *ws);
+    double last = first;
+    for (int step = 0; step < 5; ++step) last = mg::train_step(*p, *x, y, mg::softmax_cross_entropy{}, *adam, *ws);
+    BOOST_TEST(std::isfinite(last));
+    BOOST_TEST(last < first);
+}
+
 BOOST_AUTO_TEST_CASE(a_cnn_checkpoint_carries_batch_norms_state) {
     auto p = std::make_unique<torch_cnn::parameters<float>>();
     mg::load_parameters(METAGRAD_FIXTURES "/torch_cnn.safetensors", *p);

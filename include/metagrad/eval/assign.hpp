@@ -90,6 +90,9 @@ inline void run_product(value_type_of<E>* out, const E& e, Epilogue epilogue = {
     matmul_kernel<P::rows, P::inner, P::columns>(out, strided_view(e.left), strided_view(e.right), epilogue);
 }
 
+/// The largest temporary `assign` puts on the stack (bytes); larger ones go to the heap.
+inline constexpr std::size_t largest_stack_temporary = std::size_t{256} << 10;
+
 /// Whether `out[0, n)` shares memory with operand `e`, comparing addresses as integers (`<` on
 /// pointers into unrelated objects is unspecified; <functional>'s std::less would cost every
 /// translation unit a quarter second to parse).
@@ -161,8 +164,8 @@ constexpr void assign_to_fresh(Data& out, const E& e) {
 
 /// `out = e`, safe when `e` reads `out`: element-wise expressions are written in place,
 /// others (a matrix product, a transpose) are evaluated into a temporary first, unless at run
-/// time the product's operands are seen not to overlap `out` (large layers would otherwise put
-/// a weight-sized temporary on the stack).
+/// time the operands (a product's, or a transpose's) are seen not to overlap `out` (large layers
+/// would otherwise put a weight-sized temporary on the stack).
 template <class Tensor, expression E>
 constexpr void assign(Tensor& out, const E& e) {
     if constexpr (metagrad::detail::is_elementwise<E>) {
@@ -183,9 +186,25 @@ constexpr void assign(Tensor& out, const E& e) {
                 return;
             }
         }
-        typename Tensor::storage_type tmp{};
-        assign_to_fresh(tmp, e);
-        out.data = tmp;
+        if constexpr (metagrad::detail::in_memory<E>) {
+            // A transpose or reshape of another tensor: a convolution's kernels are megabytes.
+            if (!std::is_constant_evaluated() && !detail::overlaps(out.data.data(), out.size, e)) {
+                assign_to_fresh(out.data, e);
+                return;
+            }
+        }
+        using storage = typename Tensor::storage_type;
+        if constexpr (sizeof(storage) > detail::largest_stack_temporary) {
+            // On an 8 MB stack a weight-sized temporary does not fit: the heap, only on this path.
+            auto* tmp = new storage{};
+            assign_to_fresh(*tmp, e);
+            out.data = *tmp;
+            delete tmp;
+        } else {
+            storage tmp{};
+            assign_to_fresh(tmp, e);
+            out.data = tmp;
+        }
     }
 }
 
