@@ -124,3 +124,24 @@ BOOST_AUTO_TEST_CASE(initializers_have_their_scale_run_time) {
     check(mg::he_uniform{}, 2.0 / 200, true, std::sqrt(6.0 / 200));
     check(mg::he_normal{}, 2.0 / 200, false, 0);
 }
+
+// A batch norm's scale starts at 1 wherever it sits: at the top level and inside a residual
+// block's chain alike (the nested one once started at 0, silencing every block's body).
+using blocks = mg::sequential<mg::input<4, 4, 2>, mg::batch_norm<>,
+                              mg::residual<mg::chain<mg::conv2d<2, mg::kernel<3>, mg::padding<1>>, mg::batch_norm<>, mg::relu>>>;
+constexpr auto initialized_blocks() {
+    blocks::parameters<double> p;
+    mg::random_generator g(2);
+    mg::initialize(p, mg::he_uniform{}, g);
+    return p;
+}
+constexpr auto nested_scale = [] { return initialized_blocks().layer<2>().body.at<1>().weight; };
+static_assert(initialized_blocks().layer<1>().weight[0] == 1.0);
+static_assert(nested_scale()[0] == 1.0 && nested_scale()[1] == 1.0);
+static_assert(initialized_blocks().layer<2>().body.at<0>().weight[0] != 0.0);
+
+BOOST_AUTO_TEST_CASE(a_nested_batch_norm_starts_as_the_identity_run_time) {
+    const auto p = initialized_blocks();
+    for (const double s : p.layer<2>().body.at<1>().weight) BOOST_TEST(s == 1.0);
+    for (const double b : p.layer<2>().body.at<1>().bias) BOOST_TEST(b == 0.0);
+}

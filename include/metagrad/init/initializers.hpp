@@ -5,6 +5,10 @@
 #include <type_traits>
 #include <utility>
 
+#include <boost/hana/at.hpp>
+#include <boost/hana/length.hpp>
+
+#include "metagrad/core/fields.hpp"
 #include "metagrad/core/parameters.hpp"
 #include "metagrad/init/random.hpp"
 #include "metagrad/math/sqrt.hpp"
@@ -48,11 +52,36 @@ struct he_normal {
     }
 };
 
+namespace detail {
+/// Draws every tensor of a layer's parameters, walking into nested structs (a residual block's
+/// body, a chain's layers) as `for_each_member` does, except that a struct which keeps its own
+/// starting values is reset to them wherever it is nested (a batch norm inside a block).
+template <class P, class Draw>
+constexpr void initialize_part(P& part, const Draw& draw) {
+    if constexpr (requires { requires !P::initialized_by_scheme; }) {
+        part = P{};
+    } else if constexpr (check_described<P>()) {
+        constexpr std::size_t count = boost::hana::length(P::fields);
+        [&]<std::size_t... K>(std::index_sequence<K...>) {
+            const auto visit = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+                auto& member = member_of(part, boost::hana::at_c<I>(P::fields));
+                if constexpr (described<std::remove_cvref_t<decltype(member)>>)
+                    initialize_part(member, draw);
+                else
+                    draw(member);
+            };
+            (visit(std::integral_constant<std::size_t, K>{}), ...);
+            (void)visit;  // a layer without parameters has nothing to draw
+        }(std::make_index_sequence<count>{});
+    }
+}
+}  // namespace detail
+
 /// Sets every weight of `p` by `scheme` and every bias to zero, drawing from `g`, layer by layer.
 /// A parameter struct that says `static constexpr bool initialized_by_scheme = false` (batch
-/// norm's, whose scale starts at 1) keeps the values its members start with. The layers' state
-/// is left as it is. Constexpr; the same seed gives the same parameters bit for bit on any
-/// platform.
+/// norm's, whose scale starts at 1) keeps the values its members start with, at any depth. The
+/// layers' state is left as it is. Constexpr; the same seed gives the same parameters bit for bit
+/// on any platform.
 template <class Net, class T, class Scheme>
 constexpr void initialize(network_parameters<Net, T>& p, Scheme scheme, random_generator& g) {
     const auto draw = [&](auto& w) {
@@ -65,14 +94,7 @@ constexpr void initialize(network_parameters<Net, T>& p, Scheme scheme, random_g
         }
     };
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-        const auto layer = [&]<std::size_t K>(std::integral_constant<std::size_t, K>) {
-            using P = std::remove_cvref_t<decltype(p.template layer<K>())>;
-            if constexpr (requires { requires !P::initialized_by_scheme; })
-                p.template layer<K>() = P{};
-            else
-                detail::for_each_member(draw, p.template layer<K>());
-        };
-        (layer(std::integral_constant<std::size_t, I>{}), ...);
+        (detail::initialize_part(p.template layer<I>(), draw), ...);
     }(std::make_index_sequence<Net::depth>{});
 }
 
