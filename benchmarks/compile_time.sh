@@ -8,7 +8,7 @@ runs=${1:-5}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 printf '| source | compiler | flags | median wall s | peak memory MiB |\n|---|---|---|---|---|\n'
-for source in examples/homework3.cpp examples/getting_started.cpp examples/fashion_mnist.cpp; do
+for source in examples/homework3.cpp examples/getting_started.cpp examples/fashion_mnist.cpp examples/fashion_cnn.cpp; do
     for compiler in g++ clang++; do
         for flags in -O0 -O2; do
             printf '| %s | %s | %s | %s |\n' "$source" "$compiler" "$flags" \
