@@ -1,5 +1,6 @@
 // Tests of include/metagrad/infer/inference_form.hpp: the folded network type (dropout and
-// random_flip left out, batch norm folded into the dense or convolution layer before it), and its
+// random_flip left out, batch norm folded into the dense or convolution layer before it, at the
+// top level and inside chains, residual blocks and parallel branches), and its
 // parameters, which give the trained network's inference outputs to rounding, in constant
 // evaluation and at run time, directly and through the predictor.
 #include <algorithm>
@@ -28,15 +29,35 @@ static_assert(std::is_same_v<mg::inference_form<cnn>,
                                          mg::max_pool2d<mg::kernel<2>>, mg::conv2d<3, mg::kernel<3>>, mg::flatten, mg::dense<5>, mg::relu,
                                          mg::dense<3>>>);
 
-// What is not folded: a batch norm with no linear layer just before it (first, or after an
-// activation) is kept; sub-networks are kept whole; a conv1d folds as conv2d does.
+// What is not folded: a batch norm with no linear layer just before it in the same list (first,
+// after an activation, or first in a sub-network) is kept; a conv1d folds as conv2d does.
 using kept = mg::sequential<mg::input<4, 3>, mg::batch_norm<>, mg::conv1d<2, mg::kernel<2>>, mg::relu, mg::batch_norm<>,
-                            mg::residual<mg::chain<mg::conv1d<2, mg::kernel<1>, mg::without_bias>, mg::batch_norm<>>>,
+                            mg::residual<mg::chain<mg::batch_norm<>, mg::conv1d<2, mg::kernel<1>, mg::without_bias>>>,
                             mg::conv1d<3, mg::kernel<3>, mg::without_bias, mg::padding<1>>, mg::batch_norm<>>;
 static_assert(std::is_same_v<mg::inference_form<kept>,
                              mg::network<mg::shape<4, 3>, mg::input<4, 3>, mg::batch_norm<>, mg::conv1d<2, mg::kernel<2>>, mg::relu,
-                                         mg::batch_norm<>, mg::residual<mg::chain<mg::conv1d<2, mg::kernel<1>, mg::without_bias>, mg::batch_norm<>>>,
+                                         mg::batch_norm<>, mg::residual<mg::chain<mg::batch_norm<>, mg::conv1d<2, mg::kernel<1>, mg::without_bias>>>,
                                          mg::conv1d<3, mg::kernel<3>, mg::padding<1>>>>);
+
+// Inside sub-networks, as at the top level: in each chain (a ResNet block's convolutions take in
+// their batch norms), in a residual block's projection, in each of parallel's branches; a
+// dropout inside a chain is left out, and a chain of layers all left out keeps its first.
+using nested = mg::sequential<
+    mg::input<4, 4, 2>,
+    mg::residual<mg::chain<mg::conv2d<3, mg::kernel<3>, mg::padding<1>, mg::without_bias>, mg::batch_norm<>, mg::relu, mg::dropout<>,
+                           mg::conv2d<3, mg::kernel<3>, mg::padding<1>, mg::without_bias>, mg::batch_norm<>>,
+                 mg::chain<mg::conv2d<3, mg::kernel<1>, mg::without_bias>, mg::batch_norm<>>>,
+    mg::relu, mg::flatten,
+    mg::parallel<mg::merge::concatenate, mg::chain<mg::dense<4>, mg::batch_norm<>, mg::relu>, mg::chain<mg::dropout<>>, mg::dense<2>>,
+    mg::dense<3>>;
+static_assert(std::is_same_v<
+              mg::inference_form<nested>,
+              mg::network<mg::shape<4, 4, 2>, mg::input<4, 4, 2>,
+                          mg::residual<mg::chain<mg::conv2d<3, mg::kernel<3>, mg::padding<1>>, mg::relu, mg::conv2d<3, mg::kernel<3>, mg::padding<1>>>,
+                                       mg::chain<mg::conv2d<3, mg::kernel<1>>>>,
+                          mg::relu, mg::flatten,
+                          mg::parallel<mg::merge::concatenate, mg::chain<mg::dense<4>, mg::relu>, mg::chain<mg::dropout<>>, mg::dense<2>>,
+                          mg::dense<3>>>);
 // A network with nothing to run in inference keeps its first layer; one with nothing to fold is itself.
 static_assert(std::is_same_v<mg::inference_form<mg::sequential<mg::input<3>, mg::dropout<>>>, mg::sequential<mg::input<3>>>);
 using plain = mg::sequential<mg::dense<3, 4>, mg::relu, mg::dense<2>>;
@@ -104,6 +125,8 @@ BOOST_AUTO_TEST_CASE(folded_outputs_equal_the_trained_networks_in_inference_run_
     check_folded<cnn, float, mg::shape<5, 6, 6, 2>>(1e-5);
     check_folded<cnn, float, mg::shape<6, 6, 2>>(1e-5);  // one sample
     check_folded<kept, double, mg::shape<3, 4, 3>>(1e-12);
+    check_folded<nested, double, mg::shape<3, 4, 4, 2>>(1e-12);
+    check_folded<nested, float, mg::shape<3, 4, 4, 2>>(1e-5);
     check_folded<small, float, mg::shape<3>>(1e-5);
 }
 

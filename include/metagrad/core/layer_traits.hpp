@@ -290,6 +290,22 @@ struct absorbs_scale_and_shift_hook {
                                       };
 };
 
+/// The layer runs sub-layers side by side on its own input and combines their outputs (a
+/// residual block's body and projection, `parallel`'s branches): `branch_types` lists them (a
+/// std::tuple), `with_branches<B...>` is the same layer over other branches, and
+/// `branch_part<I>(parts)` is branch I's part of the layer's parameters or state. The inference
+/// form folds each branch on its own.
+struct branches_hook {
+    static constexpr std::string_view name = "branches_hook";
+    template <class L, class S>
+    static constexpr bool works_for =
+        requires { typename L::branch_types; } &&
+        requires(layer_parameters<L, float, S>& p, layer_state<L, float, S>& state) {
+            L::template branch_part<0>(p);
+            L::template branch_part<0>(state);
+        };
+};
+
 /// Whether every hook `L` declares works on shape `S`; `first_broken_hook` names the first that
 /// does not (void when all do).
 namespace detail {

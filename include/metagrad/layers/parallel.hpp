@@ -66,6 +66,16 @@ struct parallel {
     template <std::size_t I>
     using branch = std::tuple_element_t<I, std::tuple<Branches...>>;
 
+    /// Its branches, for what works on each (the inference form, `branches_hook`).
+    using branch_types = std::tuple<Branches...>;
+    template <class... Other>
+    using with_branches = parallel<Merge, Other...>;
+    template <std::size_t I, class Parts>
+    static constexpr auto& branch_part(Parts& parts) {
+        return parts.template at<I>();
+    }
+    using provides = hooks<parallel, branches_hook>;
+
     /// Every branch takes `S`, and their outputs merge.
     template <class S>
     static constexpr bool accepts = [] {

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 
 #include "metagrad/core/fields.hpp"
@@ -50,6 +51,19 @@ struct residual {
     /// Both branches' operations and the sum.
     template <class S>
     static constexpr std::size_t flops = layer_flops<Body, S> + layer_flops<Projection, S> + output_shape<S>::size;
+
+    /// Its two branches, for what works on each (the inference form, `branches_hook`).
+    using branch_types = std::tuple<Body, Projection>;
+    template <class... Branches>
+    using with_branches = residual<Branches...>;
+    template <std::size_t I, class Parts>
+    static constexpr auto& branch_part(Parts& parts) {
+        if constexpr (I == 0)
+            return parts.body;
+        else
+            return parts.projection;
+    }
+    using provides = hooks<residual, branches_hook>;
 
     // The identity projection adds x itself: nothing to run, nothing to keep.
     static constexpr bool identity_projection = std::is_same_v<Projection, identity>;
