@@ -49,6 +49,7 @@
 #include "metagrad/layers/parallel.hpp"
 #include "metagrad/layers/pooling.hpp"
 #include "metagrad/layers/random_flip.hpp"
+#include "metagrad/layers/random_shift.hpp"
 #include "metagrad/layers/relu.hpp"
 #include "metagrad/layers/residual.hpp"
 #include "metagrad/layers/sigmoid.hpp"

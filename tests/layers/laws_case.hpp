@@ -6,6 +6,14 @@
 
 #include "metagrad/metagrad.hpp"
 
+// Layers that, in training, drop some outputs' gradients by design: random_shift's outputs that
+// moved in from outside the image read no input, so their gradients reach none (as in PyTorch's
+// RandomCrop). The NaN law in training skips them; their own tests check where each gradient goes.
+template <class Layer>
+inline constexpr bool drops_gradients_in_training = false;
+template <std::size_t Pixels>
+inline constexpr bool drops_gradients_in_training<metagrad::random_shift<Pixels>> = true;
+
 template <class Layer, class SampleShape, class T, class ExpectedOutput>
 struct layer_case {
     using layer = Layer;

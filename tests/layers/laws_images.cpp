@@ -1,4 +1,4 @@
-// The laws every layer obeys (laws.hpp), applied to convolution, a residual block of convolutions, pooling, flatten, random_flip,
+// The laws every layer obeys (laws.hpp), applied to convolution, a residual block of convolutions, pooling, flatten, random_flip, random_shift,
 // the smooth activations and log_softmax; and the same laws in static_asserts.
 #include <ratio>
 #include <tuple>
@@ -31,6 +31,7 @@ using layer_cases = std::tuple<
     layer_case<mg::global_avg_pool, mg::shape<3, 3, 2>, double, mg::shape<2>>,
     layer_case<mg::flatten, mg::shape<2, 3, 2>, float, mg::shape<12>>,
     layer_case<mg::random_flip, mg::shape<3, 4, 2>, double, mg::shape<3, 4, 2>>,
+    layer_case<mg::random_shift<1>, mg::shape<3, 4, 2>, double, mg::shape<3, 4, 2>>,
     // The smooth activations and log_softmax.
     layer_case<mg::silu, mg::shape<6>, double, mg::shape<6>>,
     layer_case<mg::elu<>, mg::shape<2, 3>, float, mg::shape<2, 3>>,
@@ -53,6 +54,7 @@ static_assert(compile_time_gradcheck<mg::avg_pool2d<mg::kernel<3>, mg::padding<1
 static_assert(compile_time_gradcheck<mg::global_avg_pool, mg::shape<2, 2, 3>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::flatten, mg::shape<2, 3>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::random_flip, mg::shape<2, 3, 2>, mg::shape<4, 2, 3, 2>>() < 1e-8);
+static_assert(compile_time_gradcheck<mg::random_shift<1>, mg::shape<3, 3, 2>, mg::shape<4, 3, 3, 2>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::silu, mg::shape<4>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::elu<>, mg::shape<4>>() < 1e-8);
 static_assert(compile_time_gradcheck<mg::softplus, mg::shape<4>>() < 1e-8);

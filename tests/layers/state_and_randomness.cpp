@@ -2,7 +2,7 @@
 // batch norm), for what the laws every layer obeys (laws.cpp) cannot say: dropout's share and
 // scale, its masks keyed by seed, step and layer, the same in constant evaluation and at run time;
 // batch norm against PyTorch (tests/fixtures/make_fixtures.py) in training and inference, channels
-// last; state committed by a step only, and carried into the predictor.
+// last; state committed by a step only, and carried into the predictor; random_shift's moves.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -212,6 +212,73 @@ BOOST_AUTO_TEST_CASE(the_predictor_runs_on_the_running_statistics) {
     const auto want = net::forward(p, x);  // inference: running statistics, no dropout
     const auto& got = predict(x);
     for (std::size_t i = 0; i < want.size; ++i) BOOST_TEST(got[i] == want[i], boost::test_tools::tolerance(1e-5f));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// random_shift: each sample moved by its own (dy, dx) in [-1, 1], zeros where it moved in; the
+// backward pass moves the gradient back; the identity in inference.
+BOOST_AUTO_TEST_SUITE(random_shift_layer)
+
+using shifted = mg::network<mg::shape<5, 6, 2>, mg::random_shift<1>>;
+using batch = mg::shape<64, 5, 6, 2>;
+
+// Sample b of `x` moved by (dy, dx), zeros outside: what the layer's documentation says.
+mg::tensor<double, mg::shape<5, 6, 2>> moved(const mg::tensor<double, batch>& x, std::size_t b, int dy, int dx) {
+    mg::tensor<double, mg::shape<5, 6, 2>> out;
+    for (int i = 0; i < 5; ++i)
+        for (int j = 0; j < 6; ++j)
+            for (int c = 0; c < 2; ++c) {
+                const int si = i + dy, sj = j + dx;
+                const bool inside = si >= 0 && si < 5 && sj >= 0 && sj < 6;
+                out[static_cast<std::size_t>((i * 6 + j) * 2 + c)] =
+                    inside ? x[b * 60 + static_cast<std::size_t>((si * 6 + sj) * 2 + c)] : 0.0;
+            }
+    return out;
+}
+
+BOOST_AUTO_TEST_CASE(moves_each_sample_by_its_own_shift_and_back) {
+    const shifted::parameters<double> p;
+    mg::tensor<double, batch> x;
+    for (std::size_t i = 0; i < batch::size; ++i) x[i] = 1.0 + static_cast<double>(i);  // every value apart, none zero
+    const auto trace = shifted::forward_trace(p, x, {3, 4});
+    const auto& y = trace.output();
+    const auto& cache = trace.cache<0>();
+    bool seen[3][3] = {};
+    for (std::size_t b = 0; b < 64; ++b) {
+        const int dy = cache.dy[b], dx = cache.dx[b];
+        BOOST_REQUIRE((dy >= -1 && dy <= 1 && dx >= -1 && dx <= 1));
+        seen[dy + 1][dx + 1] = true;
+        const auto want = moved(x, b, dy, dx);
+        for (std::size_t i = 0; i < 60; ++i) BOOST_TEST(y[b * 60 + i] == want[i], "sample " << b << " value " << i);
+    }
+    // 64 samples over 9 shifts: each shift is missed with probability (8/9)^64 < 1e-3.
+    for (const auto& row : seen)
+        for (const bool s : row) BOOST_TEST(s);
+    // The backward pass is the forward pass's transpose: <y, g> = <x, dl/dx> for any g, and each
+    // input's gradient is the gradient of the output it went to.
+    const auto g = random_tensor<double, batch>();
+    const auto grads = shifted::backward<mg::training_mode>(p, trace, g);
+    const auto& dx = grads.activations.input();
+    double yg = 0, xdx = 0;
+    for (std::size_t i = 0; i < batch::size; ++i) yg += y[i] * g[i], xdx += x[i] * dx[i];
+    BOOST_TEST(std::abs(yg - xdx) <= 1e-9 * std::abs(yg));
+    for (std::size_t b = 0; b < 64; ++b) {
+        mg::tensor<double, batch> gb{};
+        for (std::size_t i = 0; i < 60; ++i) gb[b * 60 + i] = g[b * 60 + i];
+        const auto back = moved(gb, b, -cache.dy[b], -cache.dx[b]);
+        for (std::size_t i = 0; i < 60; ++i) BOOST_TEST(dx[b * 60 + i] == back[i], "sample " << b << " gradient " << i);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(shifts_are_keyed_by_seed_and_step_and_off_in_inference) {
+    const shifted::parameters<double> p;
+    const auto x = random_tensor<double, batch>();
+    const auto at = [&](mg::random_key key) { return shifted::forward_trace(p, x, key).output(); };
+    BOOST_TEST((at({1, 2}) == at({1, 2})));
+    BOOST_TEST(!(at({1, 2}) == at({1, 3})));
+    BOOST_TEST(!(at({1, 2}) == at({2, 2})));
+    BOOST_TEST((shifted::forward(p, x) == x));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
