@@ -63,6 +63,11 @@ int main(int argc, char** argv) try {
     }
     const auto result = mg::evaluate(parameters, test, mg::softmax_cross_entropy{}, memory);
     std::printf("test accuracy %.4f (loss %.4f) on %zu samples\n", result.accuracy(), result.loss(), test.size());
+    // [confusion]
+    // Which classes the errors fall in: rows are true classes, columns predictions.
+    const mg::confusion_matrix confusion = mg::confusion_matrix_of(parameters, test, memory);
+    std::printf("\n%s", confusion.table({"malignant", "benign"}).c_str());
+    // [confusion]
     return 0;
 } catch (const std::exception& e) {
     std::cerr << "tabular: " << e.what() << '\n';

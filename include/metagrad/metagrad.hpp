@@ -35,6 +35,8 @@
 
 // the training loop
 #include "metagrad/train/metrics.hpp"
+#include "metagrad/train/regression_metrics.hpp"
+#include "metagrad/train/confusion_matrix.hpp"
 #include "metagrad/train/position.hpp"
 #include "metagrad/train/non_finite.hpp"
 #include "metagrad/train/loop.hpp"

@@ -1,4 +1,4 @@
-// metagrad batches: shuffled minibatches of a compile-time size, and copying one into tensors.
+// metagrad batches: shuffled minibatches of a compile-time size, and copying one (labels or tensor targets) into tensors.
 #pragma once
 
 #include <algorithm>
@@ -80,6 +80,23 @@ struct batch {
     std::size_t rows = 0;
 };
 
+namespace detail {
+/// The inputs of the samples `indices` into `inputs`, row by row, the first repeated as padding.
+template <std::size_t Batch, class T, class SampleShape, class Target>
+void copy_inputs(const dataset<T, SampleShape, Target>& data, std::span<const std::size_t> indices,
+                 tensor<T, batch_of<Batch, SampleShape>>& inputs) {
+    constexpr std::size_t n = SampleShape::size;
+    const auto copy_rows = [&](std::size_t begin, std::size_t end) {
+        for (std::size_t r = begin; r < end; ++r) {
+            const auto sample = data.sample(indices[r < indices.size() ? r : 0]);
+            std::copy(sample.begin(), sample.end(), inputs.data.begin() + static_cast<std::ptrdiff_t>(r * n));
+        }
+    };
+    // Split by rows between the kernel threads when the batch is large, as eval/ splits copies.
+    eval::detail::over_ranges<Batch, Batch * n>(copy_rows);
+}
+}  // namespace detail
+
 /// Copies the samples `indices` of `data` into `out`, their inputs into `inputs` (padding with
 /// the first sample when there are fewer than `Batch`). No allocation. A label the network cannot
 /// output (at least `Classes`) throws std::out_of_range, before anything is written. A training
@@ -88,7 +105,6 @@ struct batch {
 template <class T, std::size_t Batch, class SampleShape, std::size_t Classes>
 void load_batch(const dataset<T, SampleShape>& data, std::span<const std::size_t> indices,
                 batch<T, Batch, SampleShape, Classes>& out, tensor<T, batch_of<Batch, SampleShape>>& inputs) {
-    constexpr std::size_t n = SampleShape::size;
     const auto sample_of = [&](std::size_t r) { return indices[r < indices.size() ? r : 0]; };
     for (std::size_t r = 0; r < Batch; ++r) {
         const std::size_t i = sample_of(r);
@@ -104,20 +120,46 @@ void load_batch(const dataset<T, SampleShape>& data, std::span<const std::size_t
         out.labels[r] = data.labels[i];
         out.targets[r * Classes + data.labels[i]] = T{1};
     }
-    const auto copy_rows = [&](std::size_t begin, std::size_t end) {
-        for (std::size_t r = begin; r < end; ++r) {
-            const auto sample = data.sample(sample_of(r));
-            std::copy(sample.begin(), sample.end(), inputs.data.begin() + static_cast<std::ptrdiff_t>(r * n));
-        }
-    };
-    // Split by rows between the kernel threads when the batch is large, as eval/ splits copies.
-    eval::detail::over_ranges<Batch, Batch * n>(copy_rows);
+    detail::copy_inputs<Batch>(data, indices, inputs);
 }
 
 /// `load_batch` into the batch's own inputs, `out.inputs`.
 template <class T, std::size_t Batch, class SampleShape, std::size_t Classes>
 void load_batch(const dataset<T, SampleShape>& data, std::span<const std::size_t> indices,
                 batch<T, Batch, SampleShape, Classes>& out) {
+    load_batch(data, indices, out, out.inputs);
+}
+
+/// One batch of a data set with tensor targets (regression): inputs of shape
+/// `Batch x SampleShape`, targets of `Batch x TargetShape`, and how many rows are real samples
+/// (the rest is padding). Sized at compile time, as `batch`.
+template <class T, std::size_t Batch, class SampleShape, class TargetShape>
+struct target_batch {
+    using input_shape = batch_of<Batch, SampleShape>;
+    using target_shape = batch_of<Batch, TargetShape>;
+    tensor<T, input_shape> inputs{};
+    tensor<T, target_shape> targets{};
+    std::size_t rows = 0;
+};
+
+/// `load_batch` for tensor targets: the samples `indices` of `data` into `out` (targets) and
+/// `inputs`, padded with the first sample. No allocation.
+template <class T, std::size_t Batch, class SampleShape, class TargetShape>
+void load_batch(const dataset<T, SampleShape, TargetShape>& data, std::span<const std::size_t> indices,
+                target_batch<T, Batch, SampleShape, TargetShape>& out, tensor<T, batch_of<Batch, SampleShape>>& inputs) {
+    constexpr std::size_t m = TargetShape::size;
+    out.rows = indices.size();
+    for (std::size_t r = 0; r < Batch; ++r) {
+        const auto target = data.target(indices[r < indices.size() ? r : 0]);
+        std::copy(target.begin(), target.end(), out.targets.data.begin() + static_cast<std::ptrdiff_t>(r * m));
+    }
+    detail::copy_inputs<Batch>(data, indices, inputs);
+}
+
+/// `load_batch` into the batch's own inputs, `out.inputs`.
+template <class T, std::size_t Batch, class SampleShape, class TargetShape>
+void load_batch(const dataset<T, SampleShape, TargetShape>& data, std::span<const std::size_t> indices,
+                target_batch<T, Batch, SampleShape, TargetShape>& out) {
     load_batch(data, indices, out, out.inputs);
 }
 

@@ -1,4 +1,4 @@
-// metagrad::dataset: labelled samples of a compile-time shape, held on the heap.
+// metagrad::dataset: samples of a compile-time shape with their targets (class labels or tensors), held on the heap.
 #pragma once
 
 #include <cstddef>
@@ -6,6 +6,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -14,21 +15,72 @@
 
 namespace metagrad {
 
-/// `size()` samples of shape `SampleShape` (row-major, one after another in `features`), each with
-/// a class label below `classes`. A run-time container: data sets are read from files, so their
-/// length is not part of the type; each sample's shape is, so it is checked against the network
-/// when the file is read.
-template <class T, class SampleShape>
-struct dataset {
-    using value_type = T;
-    using sample_shape = SampleShape;
-    static constexpr std::size_t sample_size = SampleShape::size;
+/// The target kind of a classification data set: one class label per sample (the default of
+/// `dataset`). Any `shape<...>` in its place makes a data set of tensor targets (regression).
+struct class_label {};
 
-    std::vector<T> features;
+namespace detail {
+/// A data set's targets: labels and a class count, or one tensor per sample. A base of
+/// `dataset`, so that `d.labels` and `d.targets` are members where they mean something.
+template <class T, class Target>
+struct dataset_targets;
+
+template <class T>
+struct dataset_targets<T, class_label> {
     std::vector<std::uint32_t> labels;
     std::size_t classes = 0;
 
-    std::size_t size() const { return labels.size(); }
+    std::size_t target_count() const { return labels.size(); }
+    void copy_targets(const dataset_targets& from, std::size_t begin, std::size_t end) {
+        classes = from.classes;
+        labels.assign(from.labels.begin() + static_cast<std::ptrdiff_t>(begin), from.labels.begin() + static_cast<std::ptrdiff_t>(end));
+    }
+    void swap_targets(std::size_t i, std::size_t j) { std::swap(labels[i], labels[j]); }
+};
+
+template <class T, std::size_t... E>
+struct dataset_targets<T, shape<E...>> {
+    static constexpr std::size_t target_size = shape<E...>::size;
+    static_assert(target_size > 0, "metagrad::dataset: a target shape must have at least one element");
+
+    /// Row-major, one sample's target after another.
+    std::vector<T> targets;
+
+    std::span<const T, target_size> target(std::size_t i) const {
+        return std::span<const T, target_size>(targets.data() + i * target_size, target_size);
+    }
+    std::span<T, target_size> target(std::size_t i) { return std::span<T, target_size>(targets.data() + i * target_size, target_size); }
+
+    std::size_t target_count() const { return targets.size() / target_size; }
+    void copy_targets(const dataset_targets& from, std::size_t begin, std::size_t end) {
+        targets.assign(from.targets.begin() + static_cast<std::ptrdiff_t>(begin * target_size),
+                       from.targets.begin() + static_cast<std::ptrdiff_t>(end * target_size));
+    }
+    void swap_targets(std::size_t i, std::size_t j) {
+        for (std::size_t k = 0; k < target_size; ++k) std::swap(targets[i * target_size + k], targets[j * target_size + k]);
+    }
+};
+}  // namespace detail
+
+/// `size()` samples of shape `SampleShape` (row-major, one after another in `features`), each with
+/// a target: with `Target = class_label` (the default) a class label below `classes` (members
+/// `labels`, `classes`); with `Target = shape<...>` a tensor of that shape (member `targets`,
+/// row-major, and `target(i)`), for regression. A run-time container: data sets are read from
+/// files, so their length is not part of the type; each sample's shape is, so it is checked
+/// against the network when the file is read.
+template <class T, class SampleShape, class Target = class_label>
+struct dataset : detail::dataset_targets<T, Target> {
+    using value_type = T;
+    using sample_shape = SampleShape;
+    using target_type = Target;
+    static constexpr std::size_t sample_size = SampleShape::size;
+    static constexpr bool labelled = std::is_same_v<Target, class_label>;
+    // Anything but a label or a shape as the target would leave the targets undefined above.
+    static_assert(labelled || detail::is_shape<Target>, "metagrad::dataset: the target must be class_label or a shape<...>");
+
+    std::vector<T> features;
+
+    std::size_t size() const { return this->target_count(); }
     std::span<const T, sample_size> sample(std::size_t i) const {
         return std::span<const T, sample_size>(features.data() + i * sample_size, sample_size);
     }
@@ -42,22 +94,25 @@ struct dataset {
             throw std::out_of_range("metagrad::dataset::slice: [" + std::to_string(begin) + ", " + std::to_string(end) +
                                     ") is outside a data set of " + std::to_string(size()) + " samples");
         dataset out;
-        out.classes = classes;
+        out.copy_targets(*this, begin, end);
         out.features.assign(features.begin() + static_cast<std::ptrdiff_t>(begin * sample_size),
                             features.begin() + static_cast<std::ptrdiff_t>(end * sample_size));
-        out.labels.assign(labels.begin() + static_cast<std::ptrdiff_t>(begin), labels.begin() + static_cast<std::ptrdiff_t>(end));
         return out;
     }
 };
 
+/// A data set of tensor targets of shape `TargetShape` (regression): `dataset<T, SampleShape, TargetShape>`.
+template <class T, class SampleShape, class TargetShape>
+using regression_dataset = dataset<T, SampleShape, TargetShape>;
+
 /// Puts the samples of `d` in a uniformly random order (Fisher-Yates; the same seed gives the
 /// same order everywhere): before splitting a file sorted by class into training and test parts.
-template <class T, class S>
-void shuffle(dataset<T, S>& d, random_generator& g) {
+template <class T, class S, class Target>
+void shuffle(dataset<T, S, Target>& d, random_generator& g) {
     constexpr std::size_t n = S::size;
     for (std::size_t i = d.size(); i > 1; --i) {
         const std::size_t j = static_cast<std::size_t>(g.below(i));
-        std::swap(d.labels[i - 1], d.labels[j]);
+        d.swap_targets(i - 1, j);
         for (std::size_t k = 0; k < n; ++k) std::swap(d.features[(i - 1) * n + k], d.features[j * n + k]);
     }
 }
