@@ -11,6 +11,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <boost/test/unit_test.hpp>
 
@@ -88,6 +89,40 @@ BOOST_AUTO_TEST_CASE(the_log_reads_back_and_the_plot_is_drawn) {
     BOOST_TEST(curves == 4u);
     BOOST_TEST(picture.find("test &lt;run&gt; &amp; plot") != std::string::npos);
     BOOST_CHECK_THROW(h.write_csv("/nonexistent-directory/log.csv"), std::runtime_error);
+    // The value axes' labels are round numbers: loss 0.3 to 1.1 in steps of 0.1, accuracy 0.55
+    // to 0.8 in steps of 0.05 (they were 0.501, 0.447, ...: the extremes split in four).
+    std::vector<std::string> labels;
+    const std::string label = "text-anchor='end' font-size='11'>";
+    for (std::size_t at = 0; (at = picture.find(label, at)) != std::string::npos; ++at) {
+        const std::size_t begin = at + label.size();
+        labels.push_back(picture.substr(begin, picture.find('<', begin) - begin));
+    }
+    const std::vector<std::string> expected{"0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1.0", "1.1",
+                                            "0.55", "0.60", "0.65", "0.70", "0.75", "0.80"};
+    BOOST_TEST(labels == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(plot_axes_step_by_one_two_or_five_times_a_power_of_ten) {
+    const auto check = [](double low, double high, double first, double step, std::size_t intervals, int decimals) {
+        const auto axis = mg::detail::round_axis(low, high);
+        BOOST_TEST(axis.low == first, boost::test_tools::tolerance(1e-12));
+        BOOST_TEST(axis.step == step, boost::test_tools::tolerance(1e-12));
+        BOOST_TEST(axis.intervals == intervals);
+        BOOST_TEST(axis.decimals == decimals);
+        BOOST_TEST(axis.low <= low);
+        BOOST_TEST(axis.high() >= high);
+    };
+    check(0.447, 0.501, 0.44, 0.01, 7, 2);
+    check(0.2, 1.1, 0.2, 0.1, 9, 1);
+    check(0, 130, 0, 20, 7, 0);
+    check(-3.2, 7, -4, 2, 6, 0);
+    check(3, 3, 2.5, 0.1, 10, 1);      // one value: a unit around it
+    check(0.0, 0.0015, 0.0, 0.0002, 8, 4);
+    check(1e6, 1e6 + 3, 1e6, 0.5, 6, 1);
+    BOOST_TEST(mg::detail::number_text(-1e-17, 2) == "0.00");  // never "-0.00"
+    const auto huge = mg::detail::round_axis(-1e308, 1e308);  // the span overflows: four plain steps
+    BOOST_TEST(huge.intervals == 4u);
+    BOOST_TEST(std::isfinite(huge.step));
 }
 
 // ---- Non-finite values --------------------------------------------------------------------------

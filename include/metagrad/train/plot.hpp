@@ -27,22 +27,45 @@ inline std::string xml_text(const std::string& s) {
     return out;
 }
 
-inline std::string number_text(double v) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.3g", v);
+/// A value axis whose grid lines fall on round numbers: a step of 1, 2 or 5 times a power of
+/// ten, the smallest that spans the values in at most 10 steps (4 at least), from a multiple of
+/// the step at or below the lowest value to one at or above the highest (so 4 to 12 intervals).
+struct value_axis {
+    double low, step;
+    std::size_t intervals;
+    int decimals;  // enough to print every grid value exactly (0.05 needs 2); -1: 3 significant digits
+    double at(std::size_t k) const { return low + step * static_cast<double>(k); }
+    double high() const { return at(intervals); }
+};
+inline value_axis round_axis(double low, double high) {
+    if (!(high > low)) low -= 0.5, high += 0.5;
+    const double span = high - low;
+    // Values a double's range apart (1e308 and -1e308): four plain intervals.
+    if (!std::isfinite(span)) return {low, high / 4 - low / 4, 4, -1};
+    const double power = std::pow(10.0, std::floor(std::log10(span / 4)));  // span / power in [4, 40)
+    const double step = (span <= 10 * power ? 1 : span <= 20 * power ? 2 : 5) * power;
+    const double first = std::floor(low / step + 1e-9), last = std::ceil(high / step - 1e-9);
+    const auto intervals = static_cast<std::size_t>(std::max(4.0, last - first));
+    return {first * step, step, intervals, std::clamp(-static_cast<int>(std::floor(std::log10(power) + 1e-9)), 0, 12)};
+}
+inline std::string number_text(double v, int decimals) {
+    char text[48];
+    if (decimals < 0)
+        std::snprintf(text, sizeof text, "%.3g", v);
+    else
+        std::snprintf(text, sizeof text, "%.*f", decimals, std::abs(v) < 1e-12 ? 0.0 : v);  // never "-0.00"
     return text;
 }
 
-/// One panel: frame, five horizontal grid lines with values, epoch ticks, two polylines.
+/// One panel: frame, horizontal grid lines at round values, epoch ticks, two polylines.
 inline void draw_panel(std::string& svg, const svg_panel& p, std::size_t epochs) {
     double low = 1e300, high = -1e300;
     for (const auto* series : {&p.first, &p.second})
         for (double v : *series)
             if (std::isfinite(v)) low = std::min(low, v), high = std::max(high, v);
     if (low > high) low = 0, high = 1;
-    if (high - low < 1e-12) low -= 0.5, high += 0.5;
-    const double pad = (high - low) * 0.05;
-    low -= pad, high += pad;
+    const value_axis axis = round_axis(low, high);
+    low = axis.low, high = axis.high();
     const auto x_at = [&](std::size_t i) {
         return p.x_origin + (epochs > 1 ? p.width * static_cast<double>(i) / static_cast<double>(epochs - 1) : p.width / 2);
     };
@@ -53,12 +76,12 @@ inline void draw_panel(std::string& svg, const svg_panel& p, std::size_t epochs)
                   "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='15'>%s</text>\n",
                   p.x_origin, p.y_origin, p.width, p.height, p.x_origin + p.width / 2, p.y_origin - 10, p.title.c_str());
     svg += text;
-    for (int k = 0; k <= 4; ++k) {
-        const double v = low + (high - low) * k / 4, y = y_at(v);
+    for (std::size_t k = 0; k <= axis.intervals; ++k) {
+        const double v = axis.at(k), y = y_at(v);
         std::snprintf(text, sizeof text,
                       "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#ddd'/>"
                       "<text x='%.1f' y='%.1f' text-anchor='end' font-size='11'>%s</text>\n",
-                      p.x_origin, y, p.x_origin + p.width, y, p.x_origin - 6, y + 4, number_text(v).c_str());
+                      p.x_origin, y, p.x_origin + p.width, y, p.x_origin - 6, y + 4, number_text(v, axis.decimals).c_str());
         svg += text;
     }
     const std::size_t tick_every = std::max<std::size_t>(1, (epochs + 9) / 10);
