@@ -1,5 +1,6 @@
 # Compiles SOURCE with COMPILER and FLAGS. EXPECT=pass: it must compile. EXPECT=fail: it must not,
-# the diagnostic must match PATTERN (the message) and NAMES (the shapes it names), and (if MAX_LINES > 0) be at most MAX_LINES lines long.
+# the diagnostic must match PATTERN (the message) and NAMES (the shapes it names), hold one error
+# line only, and (if MAX_LINES > 0) be at most MAX_LINES lines long.
 separate_arguments(flag_list UNIX_COMMAND "${FLAGS}")
 execute_process(COMMAND ${COMPILER} ${flag_list} ${SOURCE} RESULT_VARIABLE result ERROR_VARIABLE diagnostic
                 OUTPUT_VARIABLE output)
@@ -24,6 +25,12 @@ foreach(expected "${PATTERN}" "${NAMES}")
         message(FATAL_ERROR "the diagnostic does not match '${expected}':\n${diagnostic}")
     endif()
 endforeach()
+# One mistake, one error: a second error line is a cascade the user must read past.
+string(REGEX MATCHALL "[^\n]* error: [^\n]*" error_lines "${diagnostic}")
+list(LENGTH error_lines errors)
+if(errors GREATER 1)
+    message(FATAL_ERROR "the diagnostic has ${errors} errors, not one:\n${diagnostic}")
+endif()
 string(REGEX MATCHALL "\n" newlines "${diagnostic}")
 list(LENGTH newlines lines)
 if(MAX_LINES GREATER 0 AND lines GREATER MAX_LINES)

@@ -90,9 +90,9 @@ struct network {
     static constexpr std::size_t depth = sizeof...(Layers);
     static_assert(depth > 0, "metagrad::sequential: a network needs at least one layer");
 
-    // The first layer neither is metagrad::input<...> nor fixes its input shape like dense<In, Out>.
-    static_assert(!std::is_same_v<InputShape, detail::unknown_shape>,
-                  "metagrad::sequential: the first layer must fix the input shape: start with input<...> or dense<In, Out>");
+    // In a class of its own, like check_layers below: clang drops a class whose own assertion
+    // fails, and each later use of the network then adds an error.
+    static_assert(detail::check_first_layer_fixes_input<InputShape>::value);
 
     using input_shape = InputShape;
     /// `shape_at<I>`: the sample shape entering layer `I`; `shape_at<depth>` is the output's.
@@ -182,6 +182,8 @@ public:
                 trace_for<T, X> a;
                 forward_trace_into<Mode>(p, x, a, key);
                 return a;
+            } else {
+                return invalid_network<T>{};  // a stand-in, so that the assertion is the only error
             }
         }
     }

@@ -174,6 +174,14 @@ struct diagnosis<layer_problem::broken_hook, I, L, In> : diagnosis<layer_problem
     using hook = declared_hook<typename first_broken_hook<L, In>::type, In>;
 };
 
+/// The first layer neither is metagrad::input<...> nor fixes its input shape like dense<In, Out>.
+template <class InputShape>
+struct check_first_layer_fixes_input {
+    static_assert(!std::is_same_v<InputShape, unknown_shape>,
+                  "metagrad::sequential: the first layer must fix the input shape: start with input<...> or dense<In, Out>");
+    static constexpr bool value = true;
+};
+
 /// The checks of a layer list, in a class of their own: the network type asserts on `value`, so
 /// the error appears where the user first names the network, and a failure here leaves the
 /// network type usable (clang would drop a class whose own assertion fails, and every later use
@@ -200,12 +208,15 @@ struct check_layers {
 };
 }  // namespace detail
 
-/// What the network gives back for a network whose layers did not compose. That mistake has been
-/// diagnosed already; indexing the result quietly gives 0 so that the user's next line does not
-/// add a second, unrelated error.
+/// What the network gives back for a network whose layers did not compose, or for an input it
+/// cannot take. That mistake has been diagnosed already; the result's `output()`, indexing and
+/// comparison quietly give values so that the user's next line does not add a second, unrelated
+/// error.
 template <class T>
 struct invalid_network {
     constexpr T operator[](std::size_t) const { return T{}; }
+    constexpr invalid_network output() const { return {}; }
+    friend constexpr bool operator==(const invalid_network&, const invalid_network&) = default;
     template <class... I>
     constexpr T operator()(I...) const {
         return T{};
