@@ -11,6 +11,8 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
@@ -101,6 +103,16 @@ BOOST_AUTO_TEST_CASE(the_log_reads_back_and_the_plot_is_drawn) {
                                             "0.55", "0.60", "0.65", "0.70", "0.75", "0.80"};
     BOOST_TEST(labels == expected, boost::test_tools::per_element());
 }
+
+// The signatures docs/training.md gives for the learning curves.
+static_assert(std::is_same_v<decltype(&mg::history::add), void (mg::history::*)(const mg::epoch_record&)>);
+static_assert(std::is_same_v<decltype(&mg::history::write_csv), void (mg::history::*)(const std::string&, std::ostream&) const>);
+static_assert(std::is_same_v<decltype(&mg::history::csv), std::string (mg::history::*)() const>);
+static_assert(std::is_same_v<decltype(&mg::history::non_finite_fields), std::string (mg::history::*)() const>);
+static_assert(std::is_same_v<decltype(&mg::history::from_csv), mg::history (*)(std::string_view)>);
+static_assert(std::is_same_v<decltype(&mg::write_learning_curves_svg), void (*)(const mg::history&, const std::string&, const std::string&)>);
+static_assert(std::is_same_v<decltype(mg::history::epochs), std::vector<mg::epoch_record>>);
+static_assert(std::is_same_v<decltype(mg::epoch_record::samples_per_second), double> && std::is_same_v<decltype(mg::epoch_record::epoch), std::size_t>);
 
 BOOST_AUTO_TEST_CASE(plot_axes_step_by_one_two_or_five_times_a_power_of_ten) {
     const auto check = [](double low, double high, double first, double step, std::size_t intervals, int decimals) {
