@@ -33,6 +33,8 @@
 
 #include <metagrad/metagrad.hpp>
 
+#include "whole_number.hpp"
+
 namespace mg = metagrad;
 
 namespace fashion_demo {
@@ -56,22 +58,6 @@ struct options {
     std::size_t threads = mg::available_threads();
     double learning_rate = 1e-3;
 };
-
-// A count or a seed: decimal digits only, as many as fit in 64 bits. std::stoull would skip
-// leading spaces and take a sign ("--epochs ' -1'" ran 18446744073709551615 epochs); from_chars
-// takes neither, and says when the number is too large.
-inline std::uint64_t whole_number(const char* program, const std::string& flag, const std::string& value) {
-    std::uint64_t n = 0;
-    const char* end = value.data() + value.size();
-    const auto [stop, error] = std::from_chars(value.data(), end, n);
-    const bool digits = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (!digits || error != std::errc{} || stop != end) {
-        std::cerr << program << ": " << flag << " needs a non-negative whole number, not '" << value << "' ("
-                  << (digits ? "at most 18446744073709551615" : "decimal digits only: no sign, space, point or exponent") << ")\n";
-        std::exit(2);
-    }
-    return n;
-}
 
 // A learning rate: a positive, finite decimal number ("0.001", "1e-3"), nothing after it.
 inline double positive_number(const char* program, const std::string& flag, const std::string& value) {

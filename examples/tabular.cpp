@@ -8,6 +8,8 @@
 
 #include <metagrad/metagrad.hpp>
 
+#include "whole_number.hpp"
+
 namespace mg = metagrad;
 
 // [network]
@@ -22,8 +24,8 @@ int main(int argc, char** argv) try {
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i], value = argv[i + 1];
         if (flag == "--data") path = value;
-        else if (flag == "--epochs") epochs = std::stoul(value);
-        else if (flag == "--seed") seed = std::stoull(value);
+        else if (flag == "--epochs") epochs = whole_number(argv[0], flag, value);
+        else if (flag == "--seed") seed = whole_number(argv[0], flag, value);
         else throw std::invalid_argument("unknown option " + flag);
     }
 
