@@ -1,0 +1,2 @@
+#include "metagrad/dist/mpi.hpp"
+#include "metagrad/dist/mpi.hpp"
