@@ -19,6 +19,6 @@ constexpr std::size_t batch_size = 64;
 // [network]
 
 int main(int argc, char** argv) {
-    return fashion_demo::run<network, batch_size>({"fashion_cnn", "Fashion-MNIST, CNN (conv 32, conv 64, dense 256), Adam", 14}, argc,
+    return fashion_demo::main_of<network, batch_size>({"fashion_cnn", "Fashion-MNIST, CNN (conv 32, conv 64, dense 256), Adam", 14}, argc,
                                                   argv);
 }

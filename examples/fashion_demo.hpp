@@ -30,6 +30,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <metagrad/metagrad.hpp>
 
@@ -225,6 +226,31 @@ int run(const demo_info& demo, int argc, char** argv) try {
 } catch (const std::exception& e) {
     std::cerr << demo.program << ": " << e.what() << '\n';
     return 1;
+}
+
+}  // namespace fashion_demo
+
+// Built with metagrad::mpi (examples/CMakeLists.txt defines METAGRAD_EXAMPLE_MPI where MPI is
+// found), the demos train data-parallel when started by mpirun.
+#ifdef METAGRAD_EXAMPLE_MPI
+#include "fashion_demo_distributed.hpp"
+#endif
+
+namespace fashion_demo {
+
+/// A demo's `main`: alone, or data-parallel on every rank when launched by mpirun.
+template <class Network, std::size_t BatchSize>
+int main_of(const demo_info& demo, int argc, char** argv) {
+#ifdef METAGRAD_EXAMPLE_MPI
+    if (mg::launched_by_mpi()) return run_distributed<Network, BatchSize>(demo, argc, argv);
+#else
+    // Without MPI, each process started by mpirun would train alone, all writing the same files.
+    if (std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE")) {
+        std::cerr << demo.program << ": started by mpirun, but built without MPI (install libopenmpi-dev and rebuild)\n";
+        return 2;
+    }
+#endif
+    return run<Network, BatchSize>(demo, argc, argv);
 }
 
 }  // namespace fashion_demo

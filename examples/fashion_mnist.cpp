@@ -9,5 +9,5 @@ constexpr std::size_t batch_size = 64;
 // [network]
 
 int main(int argc, char** argv) {
-    return fashion_demo::run<network, batch_size>({"fashion_mnist", "Fashion-MNIST, 784-256-128-10 MLP, Adam", 15}, argc, argv);
+    return fashion_demo::main_of<network, batch_size>({"fashion_mnist", "Fashion-MNIST, 784-256-128-10 MLP, Adam", 15}, argc, argv);
 }

@@ -1,6 +1,8 @@
 // The data-parallel scenarios that need real processes, run under mpirun by tests/dist/mpi_run.cmake:
 //
-//   mpi_ranks train EPOCHS [--save FILE] [--resume FILE]   prints the weights' hash (rank 0)
+//   mpi_ranks train EPOCHS [--save FILE] [--resume FILE] [--messages]
+//                                                          prints the weights' hash (rank 0);
+//                                                          --messages: MPI messages only
 //   mpi_ranks mismatch                                     rank 1 uses another learning rate
 //   mpi_ranks die                                          rank 1 is killed (SIGKILL) at step 2
 //   mpi_ranks stall                                        rank 1 stops answering at step 2
@@ -48,13 +50,17 @@ int main(int argc, char** argv) {
         const std::string mode = argc > 1 ? argv[1] : "";
         std::size_t epochs = 2;
         std::string save, resume;
+        bool messages = false;
         for (int i = 2; i < argc; ++i) {
             const std::string arg = argv[i];
             if (arg == "--save" && i + 1 < argc) save = argv[++i];
             else if (arg == "--resume" && i + 1 < argc) resume = argv[++i];
+            else if (arg == "--messages") messages = true;
             else epochs = std::stoul(arg);
         }
-        mg::mpi_communicator comm(MPI_COMM_WORLD, mode == "stall" ? std::chrono::seconds(3) : std::chrono::seconds(60));
+        mg::mpi_communicator comm(MPI_COMM_WORLD, {.time_out = mode == "stall" ? std::chrono::seconds(3) : std::chrono::seconds(60),
+                                                   .shared_memory = !messages,
+                                                   .out_box_bytes = 1000});  // small: the exchanges go in several pieces
         rank = comm.rank();
 
         const mg::data_parallel_plan<block> plan{.blocks = 4, .samples = 4 * 3 * block + 5};
