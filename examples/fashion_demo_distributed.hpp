@@ -67,6 +67,7 @@ int run_distributed(const demo_info& demo, int argc, char** argv) {
             check_writable(demo.program, "--plot", o.plot);
         }
 
+        // [distributed-data]
         // Every rank reads the files and keeps only its shards and slices.
         auto all = mg::load_idx<float, sample>(o.data + "/train-images-idx3-ubyte.gz", o.data + "/train-labels-idx1-ubyte.gz", 10);
         auto all_test = mg::load_idx<float, sample>(o.data + "/t10k-images-idx3-ubyte.gz", o.data + "/t10k-labels-idx1-ubyte.gz", 10);
@@ -83,6 +84,7 @@ int run_distributed(const demo_info& demo, int argc, char** argv) {
         auto test = all_test.slice(tfirst, tlast);
         all = {}, all_test = {};
         for (auto* d : {&train, &validation, &test}) mg::scale_to_unit(*d, 0.0f, 255.0f);
+        // [distributed-data]
         mg::set_thread_count(static_cast<unsigned>(std::min<std::size_t>(o.threads, 1024)));
         if (rank == 0) {
             std::printf("Fashion-MNIST on %zu ranks: %s; %zu training images (%zu on each rank), %zu validation, %zu test; %u thread%s per rank\n",
@@ -108,6 +110,7 @@ int run_distributed(const demo_info& demo, int argc, char** argv) {
         const bool terminal = rank == 0 && mg::stdout_is_terminal();
         const std::string data_words = "Fashion-MNIST from " + o.data;
         std::size_t run_epochs = 0;
+        // [distributed-loop]
         while (position.epoch < o.epochs) {
             char label[64];
             std::snprintf(label, sizeof label, "epoch %2zu/%zu", position.epoch + 1, o.epochs);
@@ -132,6 +135,7 @@ int run_distributed(const demo_info& demo, int argc, char** argv) {
             }
             if (++run_epochs == o.stop_after) break;
         }
+        // [distributed-loop]
         if (rank == 0) write_curves(demo, o, position.curves);
         const mg::metrics result = mg::evaluate(comm, *parameters, test, mg::softmax_cross_entropy{}, memory->block);
         double train_seconds = 0, train_samples = 0;

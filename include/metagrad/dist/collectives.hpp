@@ -41,7 +41,8 @@ std::span<std::byte> writable_bytes_of(std::span<T> s) {
 /// tree first (data_parallel.hpp) gets the sum that a run with more ranks gets. The rounds
 /// halve the vector each rank is responsible for, then gather the halves back (recursive
 /// halving and doubling): each rank sends and receives 2 (P - 1) / P of the vector in
-/// 2 log2 P messages.
+/// 2 log2 P messages. A communicator with `exchange_add(peer, out, sum)` (send `out`, add what
+/// the peer sends into `sum`) does the halving rounds' additions itself.
 template <communicator C, class T>
 void sum_all(C& comm, std::span<T> values, std::span<T> scratch) {
     const std::size_t rounds = detail::rounds_of(comm);
@@ -59,10 +60,16 @@ void sum_all(C& comm, std::span<T> values, std::span<T> scratch) {
         // Keep one half, send the other: the lower rank of a pair keeps the lower half.
         const std::size_t keep_begin = lower ? begin[k] : middle, keep_end = lower ? middle : end[k];
         const std::size_t give_begin = lower ? middle : begin[k], give_end = lower ? end[k] : middle;
-        const std::span<T> received = scratch.first(keep_end - keep_begin);
-        comm.exchange(peer, detail::bytes_of(std::span<const T>(values.subspan(give_begin, give_end - give_begin))),
-                      detail::writable_bytes_of(received));
-        for (std::size_t i = keep_begin; i < keep_end; ++i) values[i] += received[i - keep_begin];
+        const std::span<const T> give = values.subspan(give_begin, give_end - give_begin);
+        const std::span<T> keep = values.subspan(keep_begin, keep_end - keep_begin);
+        if constexpr (requires { comm.exchange_add(peer, give, keep); }) {
+            // The communicator adds the peer's values where they arrive (shared memory: one pass).
+            comm.exchange_add(peer, give, keep);
+        } else {
+            const std::span<T> received = scratch.first(keep.size());
+            comm.exchange(peer, detail::bytes_of(give), detail::writable_bytes_of(received));
+            for (std::size_t i = 0; i < keep.size(); ++i) keep[i] += received[i];
+        }
         begin[k + 1] = keep_begin, end[k + 1] = keep_end;
     }
     // Gather the sums back, in the reverse order: each round doubles what a rank holds.

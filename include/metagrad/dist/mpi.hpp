@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <mpi.h>
@@ -80,7 +81,7 @@ struct mpi_options {
 class mpi_communicator {
 public:
     explicit mpi_communicator(MPI_Comm comm = MPI_COMM_WORLD, mpi_options options = {})
-        : comm_(comm), time_out_(options.time_out), box_bytes_(std::max<std::size_t>(options.out_box_bytes, 64)) {
+        : comm_(comm), time_out_(options.time_out), box_bytes_((std::max<std::size_t>(options.out_box_bytes, 64) + 63) / 64 * 64) {  // whole cache lines: each box starts aligned
         int rank = 0, size = 0;
         check(MPI_Comm_rank(comm_, &rank), "MPI_Comm_rank");
         check(MPI_Comm_size(comm_, &size), "MPI_Comm_size");
@@ -119,6 +120,28 @@ public:
             else
                 exchange_messages(peer, part(out, k), part(in, k));
         }
+    }
+
+    /// `exchange`, with the peer's values added into `sum` instead of copied: through shared
+    /// memory straight from the peer's out-box, one pass (what `sum_all`'s halving rounds use).
+    template <class T>
+        requires std::is_arithmetic_v<T>
+    void exchange_add(std::size_t peer, std::span<const T> out, std::span<T> sum) {
+        const bool shared = peer < size_ && peer != rank_ && !boxes_.empty() && node_rank_of_[peer] >= 0;
+        if (!shared || std::max(out.size_bytes(), sum.size_bytes()) > box_bytes_) {
+            received_.resize(sum.size_bytes());
+            exchange(peer, std::as_bytes(out), std::span<std::byte>(received_));
+            for (std::size_t i = 0; i < sum.size(); ++i) {
+                T v;
+                std::memcpy(&v, received_.data() + i * sizeof(T), sizeof(T));
+                sum[i] += v;
+            }
+            return;
+        }
+        exchange_shared(peer, std::as_bytes(out), sum.size_bytes(), [&](const std::byte* theirs) {
+            const T* values = reinterpret_cast<const T*>(theirs);  // the out-box's bytes start aligned
+            for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += values[i];
+        });
     }
 
 private:
@@ -190,6 +213,15 @@ private:
     }
 
     void exchange_shared(std::size_t peer, std::span<const std::byte> out, std::span<std::byte> in) {
+        exchange_shared(peer, out, in.size(), [&](const std::byte* theirs) {
+            if (!in.empty()) std::memcpy(in.data(), theirs, in.size());
+        });
+    }
+
+    /// Posts `out` in this rank's out-box, waits for the peer's `expected` bytes, hands them to
+    /// `take` (which copies or adds them), then waits until the peer has taken this rank's.
+    template <class Take>
+    void exchange_shared(std::size_t peer, std::span<const std::byte> out, std::size_t expected, Take take) {
         auto* my_box = boxes_[static_cast<std::size_t>(node_rank_of_[rank_])];
         auto* their_box = boxes_[static_cast<std::size_t>(node_rank_of_[peer])];
         auto& mine = *reinterpret_cast<box_header*>(my_box);
@@ -200,13 +232,13 @@ private:
         if (!out.empty()) std::memcpy(my_box + sizeof(box_header), out.data(), out.size());
         mine.bytes = out.size();
         std::atomic_ref<std::uint64_t>(mine.posted).store(to_peer, std::memory_order_release);
-        wait_until([&] { return std::atomic_ref<std::uint64_t>(theirs.posted).load(std::memory_order_acquire) == to_me; }, peer, in.size());
-        if (theirs.bytes != in.size())
+        wait_until([&] { return std::atomic_ref<std::uint64_t>(theirs.posted).load(std::memory_order_acquire) == to_me; }, peer, expected);
+        if (theirs.bytes != expected)
             throw distributed_error("metagrad: rank " + std::to_string(peer) + " sent " + std::to_string(theirs.bytes) + " bytes; rank " +
-                                    std::to_string(rank_) + " expected " + std::to_string(in.size()) + " (do the ranks run the same program?)");
-        if (!in.empty()) std::memcpy(in.data(), their_box + sizeof(box_header), in.size());
+                                    std::to_string(rank_) + " expected " + std::to_string(expected) + " (do the ranks run the same program?)");
+        take(static_cast<const std::byte*>(their_box + sizeof(box_header)));
         std::atomic_ref<std::uint64_t>(theirs.taken).store(to_me, std::memory_order_release);
-        // The out-box is this rank's to fill again once the peer has copied it.
+        // The out-box is this rank's to fill again once the peer has taken its contents.
         wait_until([&] { return std::atomic_ref<std::uint64_t>(mine.taken).load(std::memory_order_acquire) == to_peer; }, peer, out.size());
     }
 
@@ -240,6 +272,7 @@ private:
     std::vector<int> node_rank_of_;
     std::vector<std::byte*> boxes_;
     std::vector<std::uint64_t> exchanges_with_;
+    std::vector<std::byte> received_;  // exchange_add's bytes through MPI messages
 };
 
 static_assert(communicator<mpi_communicator>);
