@@ -21,13 +21,15 @@
 #include "metagrad/data/batches.hpp"
 #include "metagrad/data/normalize.hpp"
 
-// files: data readers, safetensors, checkpoints
+// files: data readers, safetensors, checkpoints, ONNX export
 #include "metagrad/io/error.hpp"
 #include "metagrad/io/read_limit.hpp"
 #include "metagrad/io/csv.hpp"
 #include "metagrad/io/idx.hpp"
 #include "metagrad/io/safetensors.hpp"
 #include "metagrad/io/checkpoint.hpp"
+#include "metagrad/io/onnx_graph.hpp"
+#include "metagrad/io/onnx_export.hpp"
 
 // text from types: summaries
 #include "metagrad/report/summary_table.hpp"

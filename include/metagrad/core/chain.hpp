@@ -98,6 +98,15 @@ struct chain {
     using output_shape = std::conditional_t<accepts<S>, std::tuple_element_t<depth, shapes<S>>, S>;
 
     static constexpr std::string_view name = "chain";
+    using provides = hooks<chain, onnx_hook>;
+    /// In an exported ONNX graph (io/onnx_graph.hpp): its layers' nodes in turn, their tensors
+    /// under "PATH.0", "PATH.1", ...
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (g.template layer<layer_type<I>, std::tuple_element_t<I, shapes<S>>, I>(index_name<I>.view(), g.current()), ...);
+        }(std::make_index_sequence<depth>{});
+    }
     /// Its layers' operations, summed.
     template <class S>
     static constexpr std::size_t flops = []<std::size_t... I>(std::index_sequence<I...>) {

@@ -306,6 +306,29 @@ struct branches_hook {
         };
 };
 
+// The hook of ONNX export (io/onnx_graph.hpp): what the layer is as nodes of an ONNX graph.
+
+/// The axis order of a value in an exported graph: metagrad's own, features last (`N x H x W x
+/// C`), or ONNX's for convolutions, pooling and batch norm on images, channels first (`N x C x H
+/// x W`). The exporter inserts the transposes between them.
+enum class onnx_layout { channels_last, channels_first };
+
+namespace detail {
+/// Stands in for `onnx_graph` when `onnx_hook` is checked, so that this header and the layers'
+/// need none of export's.
+class onnx_graph_probe;
+}  // namespace detail
+
+/// `to_onnx<S>(graph)`: the layer's inference pass on samples of shape `S`, written as ONNX nodes
+/// into `graph` (an `onnx_graph`, io/onnx_graph.hpp, taken as a template parameter `G&` so that a
+/// layer's header includes nothing of export). Layers that are the identity in inference
+/// (`identity_in_inference_hook`) need none: export leaves them out.
+struct onnx_hook {
+    static constexpr std::string_view name = "onnx_hook";
+    template <class L, class S>
+    static constexpr bool works_for = requires(detail::onnx_graph_probe& g) { L::template to_onnx<S>(g); };
+};
+
 /// Whether every hook `L` declares works on shape `S`; `first_broken_hook` names the first that
 /// does not (void when all do).
 namespace detail {

@@ -130,7 +130,18 @@ struct batch_norm {
             shift[c] = p.bias[c] - state.running_mean[c] * scale[c];
         }
     }
-    using provides = hooks<batch_norm, scale_and_shift_in_inference_hook>;
+    using provides = hooks<batch_norm, scale_and_shift_in_inference_hook, onnx_hook>;
+
+    /// In an exported ONNX graph (io/onnx_graph.hpp): BatchNormalization in inference, on the
+    /// running statistics, over the channels (first, where samples have spatial axes).
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        const auto x = g.input(onnx_layout::channels_first);
+        g.output(g.node("BatchNormalization",
+                        {x, g.parameter("weight"), g.parameter("bias"), g.parameter("running_mean"), g.parameter("running_var")},
+                        {G::real("epsilon", epsilon<float>)}),
+                 onnx_layout::channels_first);
+    }
 
     // In training the batch's statistics depend on every input, so each dl/dx gathers the whole
     // feature's gradients: dl/dx = weight / sqrt(var + eps) * (dl/dy - mean(dl/dy) - x^ mean(dl/dy x^)).

@@ -117,6 +117,23 @@ struct convolution_maths {
         absorb_into_rows(p, scale, shift, folded);
     }
 
+    /// In an exported ONNX graph (io/onnx_graph.hpp): Conv on the input channels first, its
+    /// weight's channel axis moved second (ONNX's Out x In/groups x kh x kw, PyTorch's layout).
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        using W = window;
+        auto attributes = Axes == 2 ? G::window({W::kernel_h, W::kernel_w}, {W::stride_h, W::stride_w}, {W::padding_h, W::padding_w},
+                                                {W::dilation_h, W::dilation_w})
+                                    : G::window({W::kernel_w}, {W::stride_w}, {W::padding_w}, {W::dilation_w});
+        attributes.push_back(G::integer("group", group_count));
+        const auto x = g.input(onnx_layout::channels_first);
+        const auto weight = Axes == 2 ? g.parameter("weight", {0, 3, 1, 2}) : g.parameter("weight", {0, 2, 1});
+        if constexpr (O::bias)
+            g.output(g.node("Conv", {x, weight, g.parameter("bias")}, attributes), onnx_layout::channels_first);
+        else
+            g.output(g.node("Conv", {x, weight}, attributes), onnx_layout::channels_first);
+    }
+
     /// A multiply and an add per tap and input channel of each output, and the bias.
     template <class S>
     static constexpr std::size_t flops = (2 * patch<S> + (O::bias ? 1 : 0)) * out_channels * geometry<S>::positions;
@@ -323,7 +340,7 @@ template <std::size_t Out, class... Options>
 struct conv2d : detail::convolution_maths<2, Out, detail::window_options<false, Options...>> {
     static_assert(detail::check_convolution_options<convolution_options<Out, Options...>>::value);
     static constexpr std::string_view name = "conv2d";
-    using provides = hooks<conv2d, absorbs_scale_and_shift_hook>;
+    using provides = hooks<conv2d, absorbs_scale_and_shift_hook, onnx_hook>;
     using absorbed_scale_and_shift = detail::with_bias<conv2d, Out, Options...>;
 };
 
@@ -333,7 +350,7 @@ template <std::size_t Out, class... Options>
 struct conv1d : detail::convolution_maths<1, Out, detail::window_options<false, Options...>> {
     static_assert(detail::check_convolution_options<convolution_options<Out, Options...>>::value);
     static constexpr std::string_view name = "conv1d";
-    using provides = hooks<conv1d, absorbs_scale_and_shift_hook>;
+    using provides = hooks<conv1d, absorbs_scale_and_shift_hook, onnx_hook>;
     using absorbed_scale_and_shift = detail::with_bias<conv1d, Out, Options...>;
 };
 

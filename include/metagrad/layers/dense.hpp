@@ -84,6 +84,18 @@ struct dense_maths {
         h = map([](T v) { return F::value(v); }, z);
     }
 
+    /// In an exported ONNX graph (io/onnx_graph.hpp): Gemm(x, weight, bias) with transB, the
+    /// weight as trained (Out x In); on rows of a larger sample, MatMul by its transpose and Add.
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        if constexpr (S::rank == 1) {
+            g.output(g.node("Gemm", {g.input(), g.parameter("weight"), g.parameter("bias")}, {G::integer("transB", 1)}));
+        } else {
+            const auto product = g.node("MatMul", {g.input(onnx_layout::channels_last), g.parameter("weight", {1, 0})});
+            g.output(g.node("Add", {product, g.parameter("bias")}), onnx_layout::channels_last);
+        }
+    }
+
     // The passes the network calls: y from x; dl/dW and dl/db, and dl/dX when it is wanted.
     template <class Ctx, pass_io IO>
     static constexpr void forward(const Ctx&, const IO& io) {
@@ -229,7 +241,8 @@ template <std::size_t In, std::size_t Out>
 struct dense<In, Out> : detail::dense_maths<(Out > 0 ? Out : 1)> {
     static_assert(detail::check_dense_sizes<dense_sizes<In, Out>>::value);
     using provides =
-        hooks<dense, activation_after_hook, gradient_through_activation_hook, sgd_step_hook, packing_hook, absorbs_scale_and_shift_hook>;
+        hooks<dense, activation_after_hook, gradient_through_activation_hook, sgd_step_hook, packing_hook, absorbs_scale_and_shift_hook,
+              onnx_hook>;
     using absorbed_scale_and_shift = dense;
     using input_shape = shape<(In > 0 ? In : 1)>;
 };
@@ -238,7 +251,8 @@ template <std::size_t Out>
 struct dense<Out> : detail::dense_maths<(Out > 0 ? Out : 1)> {
     static_assert(detail::check_dense_sizes<dense_outputs<Out>>::value);
     using provides =
-        hooks<dense, activation_after_hook, gradient_through_activation_hook, sgd_step_hook, packing_hook, absorbs_scale_and_shift_hook>;
+        hooks<dense, activation_after_hook, gradient_through_activation_hook, sgd_step_hook, packing_hook, absorbs_scale_and_shift_hook,
+              onnx_hook>;
     using absorbed_scale_and_shift = dense;
     /// A dense layer maps vectors; flatten other shapes first.
     template <class S>

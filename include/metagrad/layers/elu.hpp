@@ -14,6 +14,12 @@ namespace metagrad {
 template <class Alpha = std::ratio<1>>
 struct elu : elementwise_activation<elu<Alpha>> {
     static constexpr std::string_view name = "elu";
+    using provides = hooks<elu, onnx_hook>;
+    /// In an exported ONNX graph (io/onnx_graph.hpp): Elu with its alpha.
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        g.elementwise("Elu", {G::real("alpha", alpha<float>)});
+    }
     template <class T>
     static constexpr T alpha = static_cast<T>(Alpha::num) / static_cast<T>(Alpha::den);
     template <class T>

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "metagrad/core/layer_io.hpp"
+#include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/reshape.hpp"
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
@@ -21,6 +22,13 @@ struct flatten {
     using output_shape = shape<S::size>;
     template <class S>
     static constexpr std::size_t flops = 0;
+    using provides = hooks<flatten, onnx_hook>;
+    /// In an exported ONNX graph (io/onnx_graph.hpp): Flatten of the input features last, so
+    /// that the values keep metagrad's order (a dense layer after it is exported as it is).
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        g.output(g.node("Flatten", {g.input(onnx_layout::channels_last)}, {G::integer("axis", 1)}), onnx_layout::channels_last);
+    }
 
     // The same values in the same order: a copy through eval/.
     template <class Ctx, pass_io IO>

@@ -16,6 +16,16 @@ namespace metagrad {
 /// 0), as in PyTorch.
 struct gelu : elementwise_activation<gelu> {
     static constexpr std::string_view name = "gelu";
+    using provides = hooks<gelu, onnx_hook>;
+    /// In an exported ONNX graph (io/onnx_graph.hpp): 0.5 x (1 + Erf(x / sqrt 2)), since Gelu is
+    /// opset 20's (Debian's onnx stops at 17). Within 1e-7 of the erfc form in the left tail.
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        const auto x = g.input();
+        const auto erf = g.node("Erf", {g.node("Mul", {x, g.constant({one_over_root_two<float>})})});
+        const auto phi2 = g.node("Add", {erf, g.constant({1.0f})});  // 2 Phi(x)
+        g.output(g.node("Mul", {g.node("Mul", {x, phi2}), g.constant({0.5f})}));
+    }
     template <class T>
     static constexpr T one_over_root_two = static_cast<T>(0.70710678118654752440);
     template <class T>
@@ -35,6 +45,17 @@ struct gelu : elementwise_activation<gelu> {
 /// `GELU(approximate='tanh')`, within about 1e-3 of `gelu`, and cheaper. NaN gives NaN.
 struct gelu_tanh : elementwise_activation<gelu_tanh> {
     static constexpr std::string_view name = "gelu_tanh";
+    using provides = hooks<gelu_tanh, onnx_hook>;
+    /// In an exported ONNX graph (io/onnx_graph.hpp): the formula above in Mul, Add and Tanh nodes.
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        const auto x = g.input();
+        const auto cube = g.node("Mul", {g.node("Mul", {x, x}), x});
+        const auto inner = g.node("Add", {x, g.node("Mul", {cube, g.constant({cubic<float>})})});
+        const auto t = g.node("Tanh", {g.node("Mul", {inner, g.constant({root_two_over_pi<float>})})});
+        const auto half_x = g.node("Mul", {x, g.constant({0.5f})});
+        g.output(g.node("Mul", {half_x, g.node("Add", {t, g.constant({1.0f})})}));
+    }
     template <class T>
     static constexpr T root_two_over_pi = static_cast<T>(0.79788456080286535588);
     template <class T>

@@ -6,6 +6,7 @@
 
 #include "metagrad/core/layer.hpp"
 #include "metagrad/core/layer_io.hpp"
+#include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/eval/assign.hpp"
@@ -15,6 +16,10 @@ namespace metagrad {
 /// y = x, for any shape: a linear output "activation", or a placeholder.
 struct identity {
     static constexpr std::string_view name = "identity";
+    using provides = hooks<identity, onnx_hook>;
+    /// In an exported ONNX graph (io/onnx_graph.hpp): no node, the input passes on.
+    template <class S, class G>
+    static void to_onnx(G&) {}
 
     template <class S>
     using output_shape = S;
@@ -50,6 +55,7 @@ struct identity {
 template <std::size_t... Extents>
 struct input : identity {
     static constexpr std::string_view name = "input";
+    using provides = hooks<input, onnx_hook>;
     using input_shape = shape<Extents...>;
 };
 

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "metagrad/core/layer_io.hpp"
+#include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/eval/parallel.hpp"
@@ -46,6 +47,16 @@ struct layer_norm {
 
     template <class T>
     static constexpr T epsilon = static_cast<T>(Epsilon::num) / static_cast<T>(Epsilon::den);
+
+    using provides = hooks<layer_norm, onnx_hook>;
+    /// In an exported ONNX graph (io/onnx_graph.hpp): LayerNormalization over the last axis
+    /// (opset 17), features last.
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        g.output(g.node("LayerNormalization", {g.input(onnx_layout::channels_last), g.parameter("weight"), g.parameter("bias")},
+                        {G::integer("axis", -1), G::real("epsilon", epsilon<float>)}),
+                 onnx_layout::channels_last);
+    }
 
     template <class Ctx, pass_io IO>
     static constexpr void forward(const Ctx&, const IO& io) {

@@ -13,6 +13,12 @@ namespace metagrad {
 template <class Slope = std::ratio<1, 100>>
 struct leaky_relu : elementwise_activation<leaky_relu<Slope>> {
     static constexpr std::string_view name = "leaky_relu";
+    using provides = hooks<leaky_relu, onnx_hook>;
+    /// In an exported ONNX graph (io/onnx_graph.hpp): LeakyRelu with alpha = the slope.
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        g.elementwise("LeakyRelu", {G::real("alpha", slope<float>)});
+    }
     template <class T>
     static constexpr T slope = static_cast<T>(Slope::num) / static_cast<T>(Slope::den);
 

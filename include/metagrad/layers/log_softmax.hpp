@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "metagrad/core/layer.hpp"
+#include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/math/exp.hpp"
 #include "metagrad/math/log.hpp"
@@ -15,6 +16,12 @@ namespace metagrad {
 /// after subtracting the row's maximum; with `nll_loss` it is softmax cross-entropy in two steps.
 struct log_softmax {
     static constexpr std::string_view name = "log_softmax";
+    using provides = hooks<log_softmax, onnx_hook>;
+    /// In an exported ONNX graph (io/onnx_graph.hpp): LogSoftmax over the last axis, features last.
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        g.output(g.node("LogSoftmax", {g.input(onnx_layout::channels_last)}, {G::integer("axis", -1)}), onnx_layout::channels_last);
+    }
     template <class S>
     using output_shape = S;
     template <class T, class S>

@@ -74,7 +74,22 @@ struct parallel {
     static constexpr auto& branch_part(Parts& parts) {
         return parts.template at<I>();
     }
-    using provides = hooks<parallel, branches_hook>;
+    using provides = hooks<parallel, branches_hook, onnx_hook>;
+
+    /// In an exported ONNX graph (io/onnx_graph.hpp): each branch's nodes on the same input, then
+    /// their Sum, or their Concat along the features.
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        const auto x = g.current();
+        const auto outputs = [&]<std::size_t... I>(std::index_sequence<I...>) {
+            // Braces: the branches are exported in order.
+            return typename G::values{g.template layer<branch<I>, S, I>(index_name<I>.view(), x)...};
+        }(std::make_index_sequence<count>{});
+        if constexpr (std::is_same_v<Merge, merge::sum>)
+            g.sum(outputs);
+        else
+            g.concatenate(outputs);
+    }
 
     /// Every branch takes `S`, and their outputs merge.
     template <class S>

@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include "metagrad/core/layer_io.hpp"
+#include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/eval/parallel.hpp"
@@ -66,6 +68,31 @@ struct pooling_maths {
                                             shape<geometry<S>::out_width, geometry<S>::channels>>;
     template <class S>
     static constexpr std::size_t flops = geometry<S>::taps * geometry<S>::positions * geometry<S>::channels;
+
+    /// In an exported ONNX graph (io/onnx_graph.hpp): MaxPool, or AveragePool counting the
+    /// padding, on the input channels first; a dilated mean (AveragePool has no dilations before
+    /// opset 19) as a depthwise Conv whose weights are all 1 / taps.
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        using W = window;
+        auto attributes = Axes == 2 ? G::window({W::kernel_h, W::kernel_w}, {W::stride_h, W::stride_w}, {W::padding_h, W::padding_w},
+                                                {W::dilation_h, W::dilation_w})
+                                    : G::window({W::kernel_w}, {W::stride_w}, {W::padding_w}, {W::dilation_w});
+        const auto x = g.input(onnx_layout::channels_first);
+        constexpr std::size_t channels = geometry<S>::channels, taps = geometry<S>::taps;
+        if constexpr (Kind == pooling_kind::maximum) {
+            g.output(g.node("MaxPool", {x}, attributes), onnx_layout::channels_first);
+        } else if constexpr (W::dilation_h == 1 && W::dilation_w == 1) {
+            attributes.pop_back();  // the dilations, last of `window`'s
+            attributes.push_back(G::integer("count_include_pad", 1));
+            g.output(g.node("AveragePool", {x}, attributes), onnx_layout::channels_first);
+        } else {
+            const auto weight = Axes == 2 ? g.filled(1.0f / static_cast<float>(taps), {channels, 1, W::kernel_h, W::kernel_w})
+                                          : g.filled(1.0f / static_cast<float>(taps), {channels, 1, W::kernel_w});
+            attributes.push_back(G::integer("group", channels));
+            g.output(g.node("Conv", {x, weight}, attributes), onnx_layout::channels_first);
+        }
+    }
 
     /// Max pooling keeps, for each output, where its maximum was (an index into the batch's input).
     template <class T, class S, std::size_t B>
@@ -157,24 +184,28 @@ template <class... Options>
 struct max_pool2d : detail::pooling_maths<2, detail::pooling_kind::maximum, detail::window_options<true, Options...>> {
     static_assert(detail::check_pooling_options<pooling_options<Options...>>::value);
     static constexpr std::string_view name = "max_pool2d";
+    using provides = hooks<max_pool2d, onnx_hook>;
 };
 /// Mean pooling over images `<H, W, C>` (PyTorch's `nn.AvgPool2d`, padding counted): the options of max_pool2d.
 template <class... Options>
 struct avg_pool2d : detail::pooling_maths<2, detail::pooling_kind::mean, detail::window_options<true, Options...>> {
     static_assert(detail::check_pooling_options<pooling_options<Options...>>::value);
     static constexpr std::string_view name = "avg_pool2d";
+    using provides = hooks<avg_pool2d, onnx_hook>;
 };
 /// Max pooling over sequences `<L, C>` (`nn.MaxPool1d`); options read their first extent.
 template <class... Options>
 struct max_pool1d : detail::pooling_maths<1, detail::pooling_kind::maximum, detail::window_options<true, Options...>> {
     static_assert(detail::check_pooling_options<pooling_options<Options...>>::value);
     static constexpr std::string_view name = "max_pool1d";
+    using provides = hooks<max_pool1d, onnx_hook>;
 };
 /// Mean pooling over sequences `<L, C>` (`nn.AvgPool1d`).
 template <class... Options>
 struct avg_pool1d : detail::pooling_maths<1, detail::pooling_kind::mean, detail::window_options<true, Options...>> {
     static_assert(detail::check_pooling_options<pooling_options<Options...>>::value);
     static constexpr std::string_view name = "avg_pool1d";
+    using provides = hooks<avg_pool1d, onnx_hook>;
 };
 
 /// The mean of each channel over every position (PyTorch's `AdaptiveAvgPool2d(1)` then
@@ -187,6 +218,18 @@ struct global_avg_pool {
     using output_shape = shape<S::last>;
     template <class S>
     static constexpr std::size_t flops = S::size;
+    using provides = hooks<global_avg_pool, onnx_hook>;
+
+    /// In an exported ONNX graph (io/onnx_graph.hpp): ReduceMean over every axis but the batch's
+    /// and the channels', in the layout it comes in.
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        const std::size_t first = g.current().layout == onnx_layout::channels_first ? 2 : 1;
+        const auto axes = [&]<std::size_t... I>(std::index_sequence<I...>) {
+            return G::integers("axes", {(first + I)...});
+        }(std::make_index_sequence<S::rank - 1>{});
+        g.output(g.node("ReduceMean", {g.input()}, {axes, G::integer("keepdims", 0)}), onnx_layout::channels_last);
+    }
 
     template <class Ctx, pass_io IO>
     static constexpr void forward(const Ctx&, const IO& io) {

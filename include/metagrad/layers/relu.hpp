@@ -15,7 +15,12 @@ struct relu : elementwise_activation<relu> {
     // `value` and `derivative` are written with operators alone, so they work on vectors as
     // well: a dense layer before it applies it in its forward kernel's epilogue, and a dense
     // layer after it takes the gradient through it in its input-gradient kernel's.
-    using provides = hooks<relu, vector_maths_hook>;
+    using provides = hooks<relu, vector_maths_hook, onnx_hook>;
+    /// In an exported ONNX graph (io/onnx_graph.hpp): the node Relu.
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        g.elementwise("Relu");
+    }
     // Tested as `x <= 0`, which NaN fails, so NaN is returned as it is: by selection, not by
     // arithmetic, which clang refuses to produce a NaN by in constant evaluation. Every other
     // input gives what `x > 0 ? x : 0` gave, the sign of zero included.

@@ -63,7 +63,16 @@ struct residual {
         else
             return parts.projection;
     }
-    using provides = hooks<residual, branches_hook>;
+    using provides = hooks<residual, branches_hook, onnx_hook>;
+
+    /// In an exported ONNX graph (io/onnx_graph.hpp): the body's nodes and the projection's (none
+    /// for the identity) on the same input, and their Sum.
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        const auto x = g.current();
+        const auto body = g.template layer<Body, S, 0>("body", x);
+        g.sum({body, g.template layer<Projection, S, 1>("projection", x)});
+    }
 
     // The identity projection adds x itself: nothing to run, nothing to keep.
     static constexpr bool identity_projection = std::is_same_v<Projection, identity>;

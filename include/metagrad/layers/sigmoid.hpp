@@ -13,6 +13,12 @@ namespace metagrad {
 /// constant evaluation too.
 struct sigmoid : elementwise_activation<sigmoid> {
     static constexpr std::string_view name = "sigmoid";
+    using provides = hooks<sigmoid, onnx_hook>;
+    /// In an exported ONNX graph (io/onnx_graph.hpp): the node Sigmoid.
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        g.elementwise("Sigmoid");
+    }
     template <class T>
     static constexpr T value(T x) {
         // NaN is returned before any arithmetic on it: clang refuses to produce a NaN by

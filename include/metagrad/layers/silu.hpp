@@ -12,6 +12,13 @@ namespace metagrad {
 /// s = sigmoid(x). NaN gives NaN.
 struct silu : elementwise_activation<silu> {
     static constexpr std::string_view name = "silu";
+    using provides = hooks<silu, onnx_hook>;
+    /// In an exported ONNX graph (io/onnx_graph.hpp): x * Sigmoid(x) (opset 17 has no SiLU).
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        const auto x = g.input();
+        g.output(g.node("Mul", {x, g.node("Sigmoid", {x})}));
+    }
     template <class T>
     static constexpr T value(T x) {
         return x != x ? x : x * math::sigmoid(x);

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "metagrad/core/layer.hpp"
+#include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/math/exp.hpp"
 
@@ -15,6 +16,12 @@ namespace metagrad {
 /// For training a classifier prefer `softmax_cross_entropy` on logits: it is fused and stabler.
 struct softmax {
     static constexpr std::string_view name = "softmax";
+    using provides = hooks<softmax, onnx_hook>;
+    /// In an exported ONNX graph (io/onnx_graph.hpp): Softmax over the last axis, features last.
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        g.output(g.node("Softmax", {g.input(onnx_layout::channels_last)}, {G::integer("axis", -1)}), onnx_layout::channels_last);
+    }
 
     template <class S>
     using output_shape = S;

@@ -14,6 +14,12 @@ namespace metagrad {
 /// log(1 + e^-|x|), so large x give x and not infinity); its derivative is sigmoid(x). NaN gives NaN.
 struct softplus : elementwise_activation<softplus> {
     static constexpr std::string_view name = "softplus";
+    using provides = hooks<softplus, onnx_hook>;
+    /// In an exported ONNX graph (io/onnx_graph.hpp): the node Softplus.
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        g.elementwise("Softplus");
+    }
     template <class T>
     static constexpr T value(T x) {
         if (x != x) return x;
