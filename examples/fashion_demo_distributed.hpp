@@ -68,21 +68,21 @@ int run_distributed(const demo_info& demo, int argc, char** argv) {
         }
 
         // [distributed-data]
-        // Every rank reads the files and keeps only its shards and slices.
-        auto all = mg::load_idx<float, sample>(o.data + "/train-images-idx3-ubyte.gz", o.data + "/train-labels-idx1-ubyte.gz", 10);
-        auto all_test = mg::load_idx<float, sample>(o.data + "/t10k-images-idx3-ubyte.gz", o.data + "/t10k-labels-idx1-ubyte.gz", 10);
-        if (o.validation_samples >= all.size()) throw std::invalid_argument("--validation-samples must leave training images");
-        const std::size_t train_size =
-            o.train_samples ? std::min(o.train_samples, all.size() - o.validation_samples) : all.size() - o.validation_samples;
+        // Every rank keeps only its shards of the training set and its slices of the validation
+        // and test sets, as bytes (the files are read through: gzip has no entry in the middle).
+        const std::string images = o.data + "/train-images-idx3-ubyte.gz", labels = o.data + "/train-labels-idx1-ubyte.gz";
+        const std::string test_images = o.data + "/t10k-images-idx3-ubyte.gz", test_labels = o.data + "/t10k-labels-idx1-ubyte.gz";
+        const std::size_t all = mg::idx_extents(images)[0], all_test = mg::idx_extents(test_images)[0];
+        if (o.validation_samples >= all) throw std::invalid_argument("--validation-samples must leave training images");
+        const std::size_t train_size = o.train_samples ? std::min(o.train_samples, all - o.validation_samples) : all - o.validation_samples;
         const mg::data_parallel_plan<block> plan{.blocks = blocks, .samples = train_size};
         const auto [first, last] = plan.samples_of(rank, ranks);
         const auto [vfirst, vlast] = part_of(o.validation_samples, rank, ranks);
-        const std::size_t test_size = o.test_samples ? std::min(o.test_samples, all_test.size()) : all_test.size();
+        const std::size_t test_size = o.test_samples ? std::min(o.test_samples, all_test) : all_test;
         const auto [tfirst, tlast] = part_of(test_size, rank, ranks);
-        auto train = all.slice(first, last);
-        auto validation = all.slice(all.size() - o.validation_samples + vfirst, all.size() - o.validation_samples + vlast);
-        auto test = all_test.slice(tfirst, tlast);
-        all = {}, all_test = {};
+        auto train = mg::load_idx<float, sample, std::uint8_t>(images, labels, 10, {first, last});
+        auto validation = mg::load_idx<float, sample, std::uint8_t>(images, labels, 10, {all - o.validation_samples + vfirst, all - o.validation_samples + vlast});
+        auto test = mg::load_idx<float, sample, std::uint8_t>(test_images, test_labels, 10, {tfirst, tlast});
         for (auto* d : {&train, &validation, &test}) mg::scale_to_unit(*d, 0.0f, 255.0f);
         // [distributed-data]
         mg::set_thread_count(static_cast<unsigned>(std::min<std::size_t>(o.threads, 1024)));

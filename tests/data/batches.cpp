@@ -1,7 +1,10 @@
 // Tests of include/metagrad/data/: shuffled batches (reproducible, a permutation, the stated
 // policy for the last partial batch), copying a batch into tensors, and normalization.
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
@@ -76,4 +79,65 @@ BOOST_AUTO_TEST_CASE(normalization_uses_training_statistics) {
     BOOST_TEST(pixels.sample(1)[1] == 1.0);
     // A slice outside the data set is an error, not garbage.
     BOOST_CHECK_THROW((void)train.slice(3, 9), std::out_of_range);
+}
+
+// Kept as bytes (IDX images), a data set holds a quarter of the memory and loads the batches that
+// the same data set in floats loads: bit for bit after scale_to_unit (one multiply either way),
+// to rounding after standardizing (the map is composed instead of applied twice).
+BOOST_AUTO_TEST_CASE(a_data_set_kept_as_bytes_loads_what_one_kept_as_floats_loads) {
+    mg::dataset<float, mg::shape<3>, mg::class_label, std::uint8_t> bytes;
+    mg::dataset<float, mg::shape<3>> floats;
+    static_assert(std::is_same_v<decltype(bytes)::stored_type, std::uint8_t>);
+    bytes.classes = floats.classes = 2;
+    mg::random_generator g(4);
+    for (std::size_t i = 0; i < 40; ++i) {
+        for (int k = 0; k < 3; ++k) {
+            const auto pixel = static_cast<std::uint8_t>(g.below(256));
+            bytes.features.push_back(pixel);
+            floats.features.push_back(static_cast<float>(pixel));
+        }
+        const auto label = static_cast<std::uint32_t>(i % 2);
+        bytes.labels.push_back(label);
+        floats.labels.push_back(label);
+    }
+    BOOST_TEST(bytes.features.size() * sizeof(std::uint8_t) * 4 == floats.features.size() * sizeof(float));
+    BOOST_TEST(bytes.feature(7, 2) == floats.sample(7)[2]);
+
+    const auto same_batches = [&](auto& a, auto& b, float tolerance) {
+        mg::batch<float, 8, mg::shape<3>, 2> from_a, from_b;
+        mg::random_generator order(1);
+        const auto plan = mg::shuffled_batches<8>(a.size(), order);
+        bool same = true;
+        for (std::size_t k = 0; k < plan.size(); ++k) {
+            mg::load_batch(a, plan[k], from_a);
+            mg::load_batch(b, plan[k], from_b);
+            for (std::size_t i = 0; i < from_a.inputs.data.size(); ++i)
+                same = same && std::abs(from_a.inputs[i] - from_b.inputs[i]) <= tolerance;
+            same = same && from_a.labels == from_b.labels;
+        }
+        return same;
+    };
+    mg::scale_to_unit(bytes, 0.0f, 255.0f);
+    mg::scale_to_unit(floats, 0.0f, 255.0f);
+    BOOST_TEST(same_batches(bytes, floats, 0.0f));
+    BOOST_TEST(bytes.features[5] == floats.features[5] * 255.0f);  // the bytes themselves are kept
+
+    // A slice keeps the map; shuffling moves samples and labels together.
+    auto bytes_part = bytes.slice(5, 37);
+    auto floats_part = floats.slice(5, 37);
+    mg::random_generator s1(8), s2(8);
+    mg::shuffle(bytes_part, s1);
+    mg::shuffle(floats_part, s2);
+    BOOST_TEST(same_batches(bytes_part, floats_part, 0.0f));
+
+    const auto from_bytes = mg::standardizer<float, mg::shape<3>>::fit(bytes_part);
+    const auto from_floats = mg::standardizer<float, mg::shape<3>>::fit(floats_part);
+    for (std::size_t j = 0; j < 3; ++j) {
+        BOOST_TEST(from_bytes.mean[j] == from_floats.mean[j], boost::test_tools::tolerance(1e-6f));
+        BOOST_TEST(from_bytes.deviation[j] == from_floats.deviation[j], boost::test_tools::tolerance(1e-6f));
+    }
+    from_bytes.apply(bytes_part);
+    from_floats.apply(floats_part);
+    BOOST_TEST(same_batches(bytes_part, floats_part, 1e-5f));
+    BOOST_TEST(std::abs(bytes_part.feature(0, 0)) < 4.0f);  // standardized, not raw
 }

@@ -2,7 +2,7 @@
 # hang fails instead of blocking the suite:
 #   cmake -DMPIEXEC=... -DFLAGS=... -DPROGRAM=... -DWORK=... -DSCENARIO=... -P mpi_run.cmake
 # SCENARIO: same_weights (1, 2 and 4 ranks), resume (saved on 2 ranks, resumed on 1 and on 4),
-# mismatch, die, stall.
+# mismatch, die, stall; demo (PROGRAM is the Fashion-MNIST demo: 1 and 2 ranks agree).
 separate_arguments(flags UNIX_COMMAND "${FLAGS}")
 file(MAKE_DIRECTORY ${WORK})
 
@@ -68,6 +68,19 @@ elseif(SCENARIO STREQUAL "resume")
             message(FATAL_ERROR "resumed on ${ranks} ranks: ${resumed}\nuninterrupted: ${uninterrupted}")
         endif()
     endforeach()
+elseif(SCENARIO STREQUAL "demo")
+    # The Fashion-MNIST demo (PROGRAM) on 1 and 2 ranks with the same plan: the same test accuracy.
+    set(args --epochs 1 --train-samples 4000 --validation-samples 1000 --test-samples 1000 --blocks 2)
+    foreach(ranks 1 2)
+        run_ranks(${ranks} out code ${args})
+        string(REGEX MATCH "test accuracy [0-9.]+ \\(loss [0-9.]+\\)" result_${ranks} "${out}")
+        if(NOT code EQUAL 0 OR NOT out MATCHES "on ${ranks} ranks" OR NOT result_${ranks})
+            message(FATAL_ERROR "the demo on ${ranks} ranks failed")
+        endif()
+    endforeach()
+    if(NOT result_1 STREQUAL result_2)
+        message(FATAL_ERROR "1 rank: ${result_1}; 2 ranks: ${result_2}")
+    endif()
 elseif(SCENARIO STREQUAL "mismatch")
     expect_failure(2 "rank 0: metagrad: the ranks disagree on the optimizer: rank 0 has 'adam, learning rate 0.010000[^']*', rank 1 has 'adam, learning rate 0.020000" mismatch)
 elseif(SCENARIO STREQUAL "die")

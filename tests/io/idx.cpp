@@ -48,6 +48,30 @@ BOOST_AUTO_TEST_CASE(reads_plain_and_gzip_files) {
     }
 }
 
+// A rank of data-parallel training keeps only its shards: samples [first, last) of the file,
+// which is still read and checked to its end.
+BOOST_AUTO_TEST_CASE(a_range_of_samples_is_kept_alone) {
+    for (const bool gz : {false, true}) {
+        const auto write = gz ? test_files::write_gzip : test_files::write;
+        const auto i = write("range-images.idx", images), l = write("range-labels.idx", labels);
+        BOOST_TEST((mg::idx_extents(i) == std::vector<std::uint32_t>{3, 2, 2}));
+        const auto all = mg::load_idx<float, mg::shape<4>>(i, l, 3);
+        const auto part = mg::load_idx<float, mg::shape<4>, std::uint8_t>(i, l, 3, {1, 3});
+        BOOST_TEST(part.size() == 2u);
+        BOOST_TEST(part.features.size() == 8u);
+        BOOST_TEST((part.labels == std::vector<std::uint32_t>{0, 2}));
+        for (std::size_t k = 0; k < 4; ++k) BOOST_TEST(part.feature(1, k) == all.sample(2)[k]);
+        BOOST_TEST(mg::load_idx<float, mg::shape<4>>(i, l, 3, {3, 3}).size() == 0u);
+        expect_error([&] { (void)mg::load_idx<float, mg::shape<4>>(i, l, 3, {2, 5}); },
+                     {"range-images.idx", "header", "the samples asked for, [2, 5)", "found 3 images"});
+        expect_error([&] { (void)mg::load_idx<float, mg::shape<4>>(i, l, 3, {2, 1}); }, {"the samples asked for, [2, 1)"});
+    }
+    // The labels are checked beyond the range too: a corrupt file is refused whatever is kept.
+    const auto bad = test_files::write("range-bad-labels.idx", idx({3}, std::string{1, 0, 7}));
+    expect_error([&] { (void)mg::load_idx<float, mg::shape<4>>(test_files::write("range-images2.idx", images), bad, 3, {0, 1}); },
+                 {"range-bad-labels.idx", "at byte 10", "a class below 3", "label 7"});
+}
+
 BOOST_AUTO_TEST_CASE(rejects_bad_files_with_a_clear_message) {
     const auto good_labels = test_files::write("good-labels.idx", labels);
     const auto good_images = test_files::write("good-images.idx", images);
@@ -104,6 +128,11 @@ BOOST_AUTO_TEST_CASE(memory_and_pipes_read_as_files_do) {
     const auto d = mg::load_idx_from_memory<float, mg::shape<4>>(images, labels, 3);
     BOOST_TEST(d.size() == 3u);
     BOOST_TEST(d.sample(2)[3] == 11.0f);
+    // Kept as the bytes they are: the same values, a quarter of the memory.
+    const auto kept = mg::load_idx_from_memory<float, mg::shape<4>, std::uint8_t>(images, labels, 3);
+    BOOST_TEST(kept.sample(2)[3] == 11u);
+    BOOST_TEST(kept.feature(2, 3) == 11.0f);
+    BOOST_TEST(kept.labels == d.labels);
     test_files::fifo image_pipe("images2.fifo", gz), label_pipe("labels2.fifo", labels);
     BOOST_TEST((mg::load_idx<float, mg::shape<4>>(image_pipe.path(), label_pipe.path(), 3).features == d.features));
 

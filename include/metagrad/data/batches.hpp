@@ -82,15 +82,13 @@ struct batch {
 
 namespace detail {
 /// The inputs of the samples `indices` into `inputs`, row by row, the first repeated as padding.
-template <std::size_t Batch, class T, class SampleShape, class Target>
-void copy_inputs(const dataset<T, SampleShape, Target>& data, std::span<const std::size_t> indices,
+template <std::size_t Batch, class T, class SampleShape, class Target, class Stored>
+void copy_inputs(const dataset<T, SampleShape, Target, Stored>& data, std::span<const std::size_t> indices,
                  tensor<T, batch_of<Batch, SampleShape>>& inputs) {
     constexpr std::size_t n = SampleShape::size;
     const auto copy_rows = [&](std::size_t begin, std::size_t end) {
-        for (std::size_t r = begin; r < end; ++r) {
-            const auto sample = data.sample(indices[r < indices.size() ? r : 0]);
-            std::copy(sample.begin(), sample.end(), inputs.data.begin() + static_cast<std::ptrdiff_t>(r * n));
-        }
+        for (std::size_t r = begin; r < end; ++r)
+            data.copy_sample(indices[r < indices.size() ? r : 0], std::span<T, n>(inputs.data.data() + r * n, n));
     };
     // Split by rows between the kernel threads when the batch is large, as eval/ splits copies.
     eval::detail::over_ranges<Batch, Batch * n>(copy_rows);
@@ -102,8 +100,8 @@ void copy_inputs(const dataset<T, SampleShape, Target>& data, std::span<const st
 /// output (at least `Classes`) throws std::out_of_range, before anything is written. A training
 /// loop passes its workspace's input tensor as `inputs`, so the step then copies nothing; large
 /// batches' rows are copied by the kernel threads (`set_thread_count`).
-template <class T, std::size_t Batch, class SampleShape, std::size_t Classes>
-void load_batch(const dataset<T, SampleShape>& data, std::span<const std::size_t> indices,
+template <class T, std::size_t Batch, class SampleShape, std::size_t Classes, class Stored>
+void load_batch(const dataset<T, SampleShape, class_label, Stored>& data, std::span<const std::size_t> indices,
                 batch<T, Batch, SampleShape, Classes>& out, tensor<T, batch_of<Batch, SampleShape>>& inputs) {
     const auto sample_of = [&](std::size_t r) { return indices[r < indices.size() ? r : 0]; };
     for (std::size_t r = 0; r < Batch; ++r) {
@@ -124,8 +122,8 @@ void load_batch(const dataset<T, SampleShape>& data, std::span<const std::size_t
 }
 
 /// `load_batch` into the batch's own inputs, `out.inputs`.
-template <class T, std::size_t Batch, class SampleShape, std::size_t Classes>
-void load_batch(const dataset<T, SampleShape>& data, std::span<const std::size_t> indices,
+template <class T, std::size_t Batch, class SampleShape, std::size_t Classes, class Stored>
+void load_batch(const dataset<T, SampleShape, class_label, Stored>& data, std::span<const std::size_t> indices,
                 batch<T, Batch, SampleShape, Classes>& out) {
     load_batch(data, indices, out, out.inputs);
 }
@@ -144,8 +142,8 @@ struct target_batch {
 
 /// `load_batch` for tensor targets: the samples `indices` of `data` into `out` (targets) and
 /// `inputs`, padded with the first sample. No allocation.
-template <class T, std::size_t Batch, class SampleShape, class TargetShape>
-void load_batch(const dataset<T, SampleShape, TargetShape>& data, std::span<const std::size_t> indices,
+template <class T, std::size_t Batch, class SampleShape, class TargetShape, class Stored>
+void load_batch(const dataset<T, SampleShape, TargetShape, Stored>& data, std::span<const std::size_t> indices,
                 target_batch<T, Batch, SampleShape, TargetShape>& out, tensor<T, batch_of<Batch, SampleShape>>& inputs) {
     constexpr std::size_t m = TargetShape::size;
     out.rows = indices.size();
@@ -157,8 +155,8 @@ void load_batch(const dataset<T, SampleShape, TargetShape>& data, std::span<cons
 }
 
 /// `load_batch` into the batch's own inputs, `out.inputs`.
-template <class T, std::size_t Batch, class SampleShape, class TargetShape>
-void load_batch(const dataset<T, SampleShape, TargetShape>& data, std::span<const std::size_t> indices,
+template <class T, std::size_t Batch, class SampleShape, class TargetShape, class Stored>
+void load_batch(const dataset<T, SampleShape, TargetShape, Stored>& data, std::span<const std::size_t> indices,
                 target_batch<T, Batch, SampleShape, TargetShape>& out) {
     load_batch(data, indices, out, out.inputs);
 }

@@ -43,8 +43,11 @@ std::span<std::byte> writable_bytes_of(std::span<T> s) {
 /// halving and doubling): each rank sends and receives 2 (P - 1) / P of the vector in
 /// 2 log2 P messages. A communicator with `exchange_add(peer, out, sum)` (send `out`, add what
 /// the peer sends into `sum`) does the halving rounds' additions itself.
+///
+/// With `scale`, each rank multiplies the part it summed before gathering: every rank gets the
+/// sum times `scale` (a mean, with 1 / count) at no extra pass.
 template <communicator C, class T>
-void sum_all(C& comm, std::span<T> values, std::span<T> scratch) {
+void sum_all(C& comm, std::span<T> values, std::span<T> scratch, T scale = T{1}) {
     const std::size_t rounds = detail::rounds_of(comm);
     if (scratch.size() < (values.size() + 1) / 2)
         throw distributed_error("metagrad::sum_all: the scratch space holds " + std::to_string(scratch.size()) + " values; it needs " +
@@ -72,6 +75,8 @@ void sum_all(C& comm, std::span<T> values, std::span<T> scratch) {
         }
         begin[k + 1] = keep_begin, end[k + 1] = keep_end;
     }
+    if (scale != T{1})
+        for (std::size_t i = begin[rounds]; i < end[rounds]; ++i) values[i] *= scale;
     // Gather the sums back, in the reverse order: each round doubles what a rank holds.
     for (std::size_t k = rounds; k-- > 0;) {
         const std::size_t peer = rank ^ (std::size_t{1} << k);

@@ -110,12 +110,43 @@ inline constexpr std::size_t state_scalars = total_scalars<typename Net::templat
 template <class Net>
 inline constexpr std::size_t flat_size = Net::parameter_count + state_scalars<Net> + 2;
 
+/// The parameter gradients of `values` into the front of `flat`.
 template <class Net, class T>
 void pack(std::span<T> flat, const network_parameters<Net, T>& values) {
     std::size_t at = 0;
     const auto put = [&](const auto& t) { at = static_cast<std::size_t>(std::copy(t.data.begin(), t.data.end(), flat.begin() + static_cast<std::ptrdiff_t>(at)) - flat.begin()); };
     for_each_tensor(put, values);
-    for_each_state_tensor(put, values);
+}
+
+/// The parameters of `values` as one span, when they lie one after another in memory (they do
+/// in practice: the tuple of parameter structs of tensors has no gaps), else an empty span.
+template <class Net, class T>
+std::span<T> contiguous_parameters(network_parameters<Net, T>& values) {
+    T* first = nullptr;
+    T* next = nullptr;
+    bool contiguous = true;
+    for_each_tensor(
+        [&](auto& t) {
+            if (!first) first = next = t.data.data();
+            contiguous = contiguous && t.data.data() == next;
+            next = t.data.data() + t.data.size();
+        },
+        values);
+    return contiguous && first ? std::span<T>(first, Net::parameter_count) : std::span<T>();
+}
+
+/// The state tensors of `values` into `flat` (the tail of a block's contribution), or back, times `scale`.
+template <class Net, class T>
+void pack_state(std::span<T> flat, const network_parameters<Net, T>& values) {
+    std::size_t at = 0;
+    for_each_state_tensor([&](const auto& t) { at = static_cast<std::size_t>(std::copy(t.data.begin(), t.data.end(), flat.begin() + static_cast<std::ptrdiff_t>(at)) - flat.begin()); }, values);
+}
+template <class Net, class T>
+void unpack_state(network_parameters<Net, T>& values, std::span<const T> flat, T scale) {
+    std::size_t at = 0;
+    for_each_state_tensor([&](auto& t) {
+        for (auto& v : t.data) v = flat[at++] * scale;
+    }, values);
 }
 
 /// The flat sum back into tensors, times `scale` (1 / blocks, a power of two: exact).
@@ -123,7 +154,12 @@ template <class Net, class T>
 void unpack(network_parameters<Net, T>& values, std::span<const T> flat, T scale) {
     std::size_t at = 0;
     const auto take = [&](auto& t) {
-        for (auto& v : t.data) v = flat[at++] * scale;
+        // Through plain pointers, so that the loop vectorizes.
+        const T* from = flat.data() + at;
+        T* to = t.data.data();
+        const std::size_t n = t.data.size();
+        for (std::size_t i = 0; i < n; ++i) to[i] = from[i] * scale;
+        at += n;
     };
     for_each_tensor(take, values);
     for_each_state_tensor(take, values);
@@ -143,9 +179,10 @@ void unpack(network_parameters<Net, T>& values, std::span<const T> flat, T scale
 /// position must agree, or every rank throws `distributed_error` saying what differs.
 /// `on_batch(steps_done, steps, metrics)` sees the metrics of all ranks' samples so far. A loss
 /// that is not finite stops every rank alike with `non_finite_error`, before the update.
-template <communicator C, class Net, class T, std::size_t Block, class S, class Loss, class Optimizer, class Schedule, class OnBatch>
+template <communicator C, class Net, class T, std::size_t Block, class S, class Stored, class Loss, class Optimizer, class Schedule,
+          class OnBatch>
 metrics train_epoch(C& comm, const data_parallel_plan<Block>& plan, network_parameters<Net, T>& p, Optimizer& optimizer,
-                    const Schedule& schedule, const dataset<T, S>& shards, Loss, training_position& position,
+                    const Schedule& schedule, const dataset<T, S, class_label, Stored>& shards, Loss, training_position& position,
                     data_parallel_memory<Net, T, Block>& memory, OnBatch&& on_batch, std::string_view data_words = "",
                     finite_checks checks = {}) {
     static_assert(std::is_same_v<S, typename Net::input_shape>,
@@ -171,17 +208,23 @@ metrics train_epoch(C& comm, const data_parallel_plan<Block>& plan, network_para
         orders.push_back(shuffled_batches<Block>(plan.shard_size(), shard_generator));
     }
 
-    constexpr std::size_t flat = detail::flat_size<Net>;
+    constexpr std::size_t flat = detail::flat_size<Net>, tail = detail::state_scalars<Net> + 2;
+    auto& ws = memory.block.step;
+    auto& gradient = ws.gradient.parameters;
+    // With one block per rank and the gradients one span in memory (the usual case), the sum runs
+    // on the workspace's gradients in place, and only the state, the loss and the count travel
+    // apart: two passes over the gradients fewer than packing them.
+    const std::span<T> in_place = local_blocks == 1 ? detail::contiguous_parameters(gradient) : std::span<T>();
     const std::size_t levels = static_cast<std::size_t>(std::countr_zero(local_blocks)) + 1;
     memory.partial.resize(levels + 1);
-    for (auto& level : memory.partial) level.resize(flat);
+    for (auto& level : memory.partial) level.resize(in_place.empty() ? flat : tail);
     memory.scratch.resize((flat + 1) / 2);
     std::vector<bool> filled(levels, false);
 
-    auto& ws = memory.block.step;
     using input_shape = typename std::remove_cvref_t<decltype(ws.trace.input())>::shape_type;
     using target_shape = typename std::remove_cvref_t<decltype(memory.block.data.targets)>::shape_type;
     const std::size_t steps = plan.steps_per_epoch(), epoch = position.epoch + 1;
+    const T scale = T(1) / static_cast<T>(plan.blocks);
     metrics running;
     for (std::size_t k = 0; k < steps; ++k) {
         set_learning_rate(optimizer, static_cast<T>(schedule(position.step)));
@@ -196,47 +239,55 @@ metrics train_epoch(C& comm, const data_parallel_plan<Block>& plan, network_para
                 p, ws.trace.input(), memory.block.data.targets, ws, [&](const auto& dl_doutput) {
                     Net::template backward_into<input_gradient::skip>(p, ws.trace, dl_doutput, ws.gradient);
                 });
-            // The block's contribution as one flat vector (the gradient's own state part is unused:
-            // it carries the block's new state to the sum).
-            auto& gradient = ws.gradient.parameters;
+            // The block's contribution as one flat vector: gradients (unless summed in place), its
+            // new state (carried by the gradient's own state part, otherwise unused), its mean
+            // loss and its count of right answers.
             if constexpr (Net::has_state) gradient.states = ws.trace.states;
             std::vector<T>& current = memory.partial[levels];
-            detail::pack(std::span<T>(current), gradient);
-            current[flat - 2] = value;
-            current[flat - 1] = static_cast<T>(count_correct(ws.trace.output(), memory.block.data.labels, Block));
+            if (in_place.empty()) detail::pack(std::span<T>(current), gradient);
+            const std::span<T> current_tail = std::span<T>(current).last(tail);
+            detail::pack_state(current_tail, gradient);
+            current_tail[tail - 2] = value;
+            current_tail[tail - 1] = static_cast<T>(count_correct(ws.trace.output(), memory.block.data.labels, Block));
             // The tree, pairs of neighbours first: level l holds the sum of 2^l consecutive
             // blocks, as a binary counter carries.
             std::size_t level = 0;
             for (; filled[level]; ++level) {
                 std::vector<T>& earlier = memory.partial[level];
-                for (std::size_t i = 0; i < flat; ++i) current[i] = earlier[i] + current[i];
+                for (std::size_t i = 0; i < current.size(); ++i) current[i] = earlier[i] + current[i];
                 filled[level] = false;
             }
             std::swap(memory.partial[level], current);
             filled[level] = true;
         }
         filled[levels - 1] = false;
-        auto& sum = memory.partial[levels - 1];
-        sum_all(comm, std::span<T>(sum), std::span<T>(memory.scratch));
+        const std::span<T> sum(memory.partial[levels - 1]);
+        if (!in_place.empty()) sum_all(comm, in_place, std::span<T>(memory.scratch), scale);
+        sum_all(comm, sum, std::span<T>(memory.scratch));
+        const std::span<const T> sum_tail = std::span<const T>(sum).last(tail);
 
-        const T scale = T(1) / static_cast<T>(plan.blocks);
-        const T loss = sum[flat - 2] * scale;
+        const T loss = sum_tail[tail - 2] * scale;
         if (checks.loss && !std::isfinite(loss))
             throw non_finite_error("metagrad::train_epoch: the loss is " + number_or_marker(static_cast<double>(loss)) + " at " +
                                        detail::step_place(epoch, k + 1, steps, position.step + 1) +
                                        " (the mean over every rank's blocks); the parameters, the optimizer and the training position are "
                                        "as before that step, on every rank",
                                    epoch, k + 1, steps, position.step + 1, "");
-        detail::unpack(memory.gradient, std::span<const T>(sum), scale);
+        // The mean, where the optimizer reads it: the sum times 1 / blocks (a power of two: exact).
+        network_parameters<Net, T>& mean = in_place.empty() ? memory.gradient : gradient;
+        if (in_place.empty())
+            detail::unpack(memory.gradient, std::span<const T>(sum), scale);
+        else
+            detail::unpack_state(gradient, sum_tail, scale);  // the gradients were scaled by sum_all
         if (checks.tensors)
-            if (const std::string bad = first_non_finite(memory.gradient); !bad.empty())
+            if (const std::string bad = first_non_finite(mean); !bad.empty())
                 throw non_finite_error("metagrad::train_epoch: the gradient of '" + bad + "' is not finite at " +
                                            detail::step_place(epoch, k + 1, steps, position.step + 1),
                                        epoch, k + 1, steps, position.step + 1, bad);
-        optimizer.step(p, memory.gradient);
-        if constexpr (Net::has_state) p.states = memory.gradient.states;
+        optimizer.step(p, mean);
+        if constexpr (Net::has_state) p.states = mean.states;
         ++position.step;
-        running.add(static_cast<double>(loss), static_cast<std::size_t>(sum[flat - 1]), plan.global_batch());
+        running.add(static_cast<double>(loss), static_cast<std::size_t>(sum_tail[tail - 1]), plan.global_batch());
         on_batch(k + 1, steps, running);
     }
     ++position.epoch;
@@ -246,8 +297,8 @@ metrics train_epoch(C& comm, const data_parallel_plan<Block>& plan, network_para
 /// `evaluate` over the ranks: each rank evaluates its part of a data set (any split: a slice
 /// each, as `data_parallel_plan::samples_of` cuts one, or the whole set on rank 0 and nothing
 /// elsewhere), and every rank gets the metrics of all parts together.
-template <communicator C, class Net, class T, std::size_t Batch, class S, class Loss>
-metrics evaluate(C& comm, const network_parameters<Net, T>& p, const dataset<T, S>& part, Loss loss, training_memory<Net, T, Batch>& memory,
+template <communicator C, class Net, class T, std::size_t Batch, class S, class Stored, class Loss>
+metrics evaluate(C& comm, const network_parameters<Net, T>& p, const dataset<T, S, class_label, Stored>& part, Loss loss, training_memory<Net, T, Batch>& memory,
                  finite_checks checks = {}) {
     const metrics mine = part.size() ? evaluate(p, part, loss, memory, checks) : metrics{};
     std::array<double, 3> totals{mine.loss_sum, static_cast<double>(mine.correct), static_cast<double>(mine.samples)};

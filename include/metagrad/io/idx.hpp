@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <string>
@@ -32,6 +33,13 @@ struct idx_array {
         for (std::size_t i = 1; i < extents.size(); ++i) n *= extents[i];
         return n;
     }
+};
+
+/// Which samples of a file `load_idx` keeps: [first, last), all by default. A rank of
+/// data-parallel training keeps only its shards this way.
+struct sample_range {
+    std::size_t first = 0;
+    std::size_t last = std::numeric_limits<std::size_t>::max();
 };
 
 namespace detail {
@@ -219,12 +227,12 @@ idx_array read_idx(Source& source, const std::string& name) {
     });
 }
 
-template <class T, class SampleShape, class Source>
-dataset<T, SampleShape> load_idx(Source& images_source, const std::string& images_name, Source& labels_source,
-                                 const std::string& labels_name, std::size_t classes) {
-    dataset<T, SampleShape> out;
+template <class T, class SampleShape, class Stored, class Source>
+dataset<T, SampleShape, class_label, Stored> load_idx(Source& images_source, const std::string& images_name, Source& labels_source,
+                                                      const std::string& labels_name, std::size_t classes, sample_range range = {}) {
+    dataset<T, SampleShape, class_label, Stored> out;
     out.classes = classes;
-    std::size_t items = 0;
+    std::size_t items = 0, first = 0, last = 0;
     reporting_allocation_failure(images_name, [&] {
         idx_reader<Source> images(images_source, images_name);
         const std::vector<std::uint32_t>& extents = images.extents();
@@ -233,10 +241,30 @@ dataset<T, SampleShape> load_idx(Source& images_source, const std::string& image
         if (extents.size() < 2 || item_size != SampleShape::size)
             throw io_error(images_name, "header", "items of " + std::to_string(SampleShape::size) + " values (the network's input)",
                            "extents " + extents_text(extents));
-        images.check_size(sizeof(T), sizeof(T) == 4 ? "float" : sizeof(T) == 8 ? "double" : std::to_string(sizeof(T)) + "-byte values");
         items = extents[0];
-        reserve_for_header(out.features, images.elements(), images_name);
-        images.read_data([&](const std::uint8_t* bytes, std::size_t n) { out.features.insert(out.features.end(), bytes, bytes + n); });
+        if (range.first > range.last || (range.last != sample_range{}.last && range.last > items))
+            throw io_error(images_name, "header",
+                           "the samples asked for, [" + std::to_string(range.first) + ", " +
+                               (range.last == sample_range{}.last ? std::string("end") : std::to_string(range.last)) + ")",
+                           std::to_string(items) + " images");
+        first = range.first, last = std::min<std::size_t>(range.last, items);
+        const std::uint64_t kept = static_cast<std::uint64_t>(last - first) * SampleShape::size;
+        check_read_limit(images_name, "header", saturating_product(kept, sizeof(Stored)),
+                         std::to_string(last - first) + " images of extents " + extents_text(extents) + " as " +
+                             (sizeof(Stored) == 1   ? "unsigned bytes"
+                              : sizeof(Stored) == 4 ? "float"
+                              : sizeof(Stored) == 8 ? "double"
+                                                    : std::to_string(sizeof(Stored)) + "-byte values"));
+        reserve_for_header(out.features, kept, images_name);
+        // The whole stream is read (a gzip file cannot be entered in the middle); only the samples
+        // asked for are kept.
+        const std::uint64_t keep_from = static_cast<std::uint64_t>(first) * SampleShape::size, keep_to = keep_from + kept;
+        std::uint64_t at = 0;
+        images.read_data([&](const std::uint8_t* bytes, std::size_t n) {
+            const std::uint64_t from = std::max(at, keep_from), to = std::min(at + n, keep_to);
+            if (from < to) out.features.insert(out.features.end(), bytes + (from - at), bytes + (to - at));
+            at += n;
+        });
     });
     reporting_allocation_failure(labels_name, [&] {
         idx_reader<Source> labels(labels_source, labels_name);
@@ -246,13 +274,14 @@ dataset<T, SampleShape> load_idx(Source& images_source, const std::string& image
             throw io_error(labels_name, "header", std::to_string(items) + " labels, one per image in " + images_name,
                            std::to_string(labels.elements()));
         labels.check_size(sizeof(std::uint32_t), "32-bit labels");
-        reserve_for_header(out.labels, items, labels_name);
+        reserve_for_header(out.labels, last - first, labels_name);
+        std::size_t index = 0;
         labels.read_data([&](const std::uint8_t* bytes, std::size_t n) {
-            for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t i = 0; i < n; ++i, ++index) {
                 if (bytes[i] >= classes)
-                    throw io_error(labels_name, io_error::at_byte(8 + out.labels.size()), "a class below " + std::to_string(classes),
+                    throw io_error(labels_name, io_error::at_byte(8 + index), "a class below " + std::to_string(classes),
                                    "label " + std::to_string(bytes[i]));
-                out.labels.push_back(bytes[i]);
+                if (index >= first && index < last) out.labels.push_back(bytes[i]);
             }
         });
     });
@@ -281,22 +310,35 @@ inline idx_array read_idx_from_memory(std::string_view bytes, const std::string&
 
 /// Reads an image file and a label file (IDX, plain or gzip) into a data set whose samples
 /// have shape `SampleShape` (28 x 28 images fit `shape<784>` or `shape<28, 28>`: what must agree
-/// is the number of values per sample). Values are the raw bytes 0..255 as `T`; normalize
-/// them with `data/normalize.hpp`. Checks counts, the sample size and each label (< `classes`),
-/// and the data set's size in memory (`max_read_bytes()`) before allocating it.
-template <class T, class SampleShape>
-dataset<T, SampleShape> load_idx(const std::string& images_path, const std::string& labels_path, std::size_t classes) {
+/// is the number of values per sample). Values are the raw bytes 0..255 as `Stored`: `T` by
+/// default, or kept as they came (`load_idx<float, shape<784>, std::uint8_t>`: a quarter of the
+/// memory, converted to `T` batch by batch); normalize them with `data/normalize.hpp`. Checks
+/// counts, the sample size and each label (< `classes`), and the data set's size in memory
+/// (`max_read_bytes()`) before allocating it. With `range`, keeps only samples [first, last)
+/// (the whole file is still read and checked: gzip cannot be entered in the middle).
+template <class T, class SampleShape, class Stored = T>
+dataset<T, SampleShape, class_label, Stored> load_idx(const std::string& images_path, const std::string& labels_path, std::size_t classes,
+                                                      sample_range range = {}) {
     auto images = detail::reporting_allocation_failure(images_path, [&] { return std::make_unique<detail::input_file>(images_path); });
     auto labels = detail::reporting_allocation_failure(labels_path, [&] { return std::make_unique<detail::input_file>(labels_path); });
-    return detail::load_idx<T, SampleShape>(*images, images_path, *labels, labels_path, classes);
+    return detail::load_idx<T, SampleShape, Stored>(*images, images_path, *labels, labels_path, classes, range);
+}
+
+/// The extents in an IDX file's header, read alone (`idx_extents(path)[0]` is its item count):
+/// what a program asks before choosing the `sample_range` to load.
+inline std::vector<std::uint32_t> idx_extents(const std::string& path) {
+    return detail::reporting_allocation_failure(path, [&] {
+        detail::input_file file(path);
+        return detail::idx_reader<detail::input_file>(file, path).extents();
+    });
 }
 
 /// `load_idx` of two files' contents in memory; the names stand for the files in error messages.
-template <class T, class SampleShape>
-dataset<T, SampleShape> load_idx_from_memory(std::string_view images, std::string_view labels, std::size_t classes,
+template <class T, class SampleShape, class Stored = T>
+dataset<T, SampleShape, class_label, Stored> load_idx_from_memory(std::string_view images, std::string_view labels, std::size_t classes,
                                              const std::string& images_name = "<images>", const std::string& labels_name = "<labels>") {
     detail::memory_bytes image_source(images), label_source(labels);
-    return detail::load_idx<T, SampleShape>(image_source, images_name, label_source, labels_name, classes);
+    return detail::load_idx<T, SampleShape, Stored>(image_source, images_name, label_source, labels_name, classes);
 }
 
 }  // namespace metagrad

@@ -91,10 +91,10 @@ void add_batch(regression_metrics& m, double mean_loss, const Output& output, co
 /// updates anything, so `p`, the optimizer and `position` are those of the step before (a
 /// checkpoint saved from them resumes there). `checks.tensors` also names the first parameter
 /// or gradient that is not finite, at a pass over them per step.
-template <class Net, class T, std::size_t Batch, class S, class Target, class MemoryTarget, class Loss, class Optimizer, class Schedule,
-          class OnBatch>
+template <class Net, class T, std::size_t Batch, class S, class Target, class Stored, class MemoryTarget, class Loss, class Optimizer,
+          class Schedule, class OnBatch>
 metrics_for<Target> train_epoch(network_parameters<Net, T>& p, Optimizer& optimizer, const Schedule& schedule,
-                                const dataset<T, S, Target>& data, Loss loss, training_position& position,
+                                const dataset<T, S, Target, Stored>& data, Loss loss, training_position& position,
                                 training_memory<Net, T, Batch, MemoryTarget>& memory, OnBatch&& on_batch, finite_checks checks = {}) {
     static_assert(std::is_same_v<S, typename Net::input_shape>,
                   "metagrad::train_epoch: the data set's sample shape must be the network's input shape");
@@ -152,8 +152,8 @@ metrics_for<Target> train_epoch(network_parameters<Net, T>& p, Optimizer& optimi
 namespace detail {
 /// Runs `p` in inference mode over every sample of `data` (batches of `Batch`, the last one
 /// padded), calling `visit(k, batches, scores)` after each batch, whose rows are in `memory.data`.
-template <class Net, class T, std::size_t Batch, class S, class Target, class Visit>
-void for_each_inference_batch(const network_parameters<Net, T>& p, const dataset<T, S, Target>& data,
+template <class Net, class T, std::size_t Batch, class S, class Target, class Stored, class Visit>
+void for_each_inference_batch(const network_parameters<Net, T>& p, const dataset<T, S, Target, Stored>& data,
                               training_memory<Net, T, Batch, Target>& memory, Visit visit) {
     static_assert(std::is_same_v<S, typename Net::input_shape>,
                   "metagrad::evaluate: the data set's sample shape must be the network's input shape");
@@ -172,8 +172,8 @@ void for_each_inference_batch(const network_parameters<Net, T>& p, const dataset
 /// is NaN or infinite throws `non_finite_error` naming the batch and its samples (with
 /// `checks.loss`, the default): a validation loss of NaN would otherwise reach early stopping
 /// (which cannot compare it), the log and the plot. With `checks.loss` off the metrics carry it.
-template <class Net, class T, std::size_t Batch, class S, class Target, class MemoryTarget, class Loss>
-metrics_for<Target> evaluate(const network_parameters<Net, T>& p, const dataset<T, S, Target>& data, Loss,
+template <class Net, class T, std::size_t Batch, class S, class Target, class Stored, class MemoryTarget, class Loss>
+metrics_for<Target> evaluate(const network_parameters<Net, T>& p, const dataset<T, S, Target, Stored>& data, Loss,
                              training_memory<Net, T, Batch, MemoryTarget>& memory, finite_checks checks = {}) {
     static_assert(std::is_same_v<Target, MemoryTarget>,
                   "metagrad::evaluate: the training memory must be made for the data set's targets (training_memory<Net, T, Batch, Target>)");
@@ -211,8 +211,8 @@ metrics_for<Target> evaluate(const network_parameters<Net, T>& p, const dataset<
 /// The confusion matrix of `p` on every sample of labelled `data` (in inference mode, batches of
 /// `Batch`): each sample counted under its label and the class of its largest score. Print it
 /// with `table()`; it holds per-class precision, recall and F1 and their macro averages.
-template <class Net, class T, std::size_t Batch, class S>
-confusion_matrix confusion_matrix_of(const network_parameters<Net, T>& p, const dataset<T, S>& data, training_memory<Net, T, Batch>& memory) {
+template <class Net, class T, std::size_t Batch, class S, class Stored>
+confusion_matrix confusion_matrix_of(const network_parameters<Net, T>& p, const dataset<T, S, class_label, Stored>& data, training_memory<Net, T, Batch>& memory) {
     confusion_matrix result(training_memory<Net, T, Batch>::classes);
     detail::for_each_inference_batch(p, data, memory, [&](std::size_t, std::size_t, const auto& scores) {
         for (std::size_t r = 0; r < memory.data.rows; ++r) result.add(memory.data.labels[r], predicted_class(scores, r));
