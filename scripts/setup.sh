@@ -6,12 +6,13 @@
 # CSV files the tabular example reads), and python3-numpy and python3-torch for the safetensors
 # module's tests (python/, tests/python: the docs' PyTorch round trip runs in the suite; torch
 # brings about 140 MB to download, 600 MB installed), python3-onnx for the ONNX export's tests
-# (python/metagrad_onnx.py: every exported model is checked with onnx.checker), and OpenMPI (libopenmpi-dev, openmpi-bin) for
-# the data-parallel tests on 1, 2 and 4 processes (include/metagrad/dist/mpi.hpp); with --benchmarks what benchmarks/run.sh
-# compares against.
+# (python/metagrad_onnx.py: every exported model is checked with onnx.checker), OpenMPI
+# (libopenmpi-dev, openmpi-bin) for the data-parallel tests on 1, 2 and 4 processes
+# (include/metagrad/dist/mpi.hpp), and pkg-config for the test of metagrad.pc; with --benchmarks
+# what benchmarks/run.sh compares against.
 set -euo pipefail
 packages=(g++ make cmake libboost-dev zlib1g-dev dataset-fashion-mnist)
-if [ "${1:-}" = "--tests" ]; then packages+=(libboost-test-dev clang libclang-rt-14-dev python3-sklearn python3-numpy python3-torch python3-onnx libopenmpi-dev openmpi-bin); fi
+if [ "${1:-}" = "--tests" ]; then packages+=(libboost-test-dev clang libclang-rt-14-dev python3-sklearn python3-numpy python3-torch python3-onnx libopenmpi-dev openmpi-bin pkg-config); fi
 # The run-time benchmarks' baselines: Google Benchmark, Eigen, libtorch, oneDNN and PyTorch, and an
 # optimized BLAS for the latter two (Debian's default libblas is the reference one).
 if [ "${1:-}" = "--benchmarks" ]; then

@@ -1,5 +1,6 @@
 # Builds and runs tests/consumer against metagrad: MODE=package installs metagrad into a prefix
-# and finds it with find_package; MODE=subdirectory adds the source tree.
+# and finds it with find_package; MODE=subdirectory adds the source tree; MODE=pkgconfig installs
+# it and compiles with the flags of its pkg-config file.
 set(work ${BINARY_DIR}/consumer-${MODE})
 file(REMOVE_RECURSE ${work})
 function(step)
@@ -9,6 +10,23 @@ function(step)
     endif()
 endfunction()
 set(common -DCMAKE_CXX_COMPILER=${COMPILER} -DMETAGRAD_CONSUME=${MODE})
+if(MODE STREQUAL "pkgconfig")
+    # Installed, then compiled by hand with the flags pkg-config gives, as make or meson would.
+    find_program(pkg_config pkg-config REQUIRED)
+    step(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${work}/metagrad -DMETAGRAD_BUILD_TESTS=OFF -DMETAGRAD_BUILD_EXAMPLES=OFF
+         -DCMAKE_CXX_COMPILER=${COMPILER})
+    step(${CMAKE_COMMAND} --install ${work}/metagrad --prefix ${work}/prefix)
+    set(ENV{PKG_CONFIG_PATH} ${work}/prefix/share/pkgconfig)
+    execute_process(COMMAND ${pkg_config} --cflags --libs metagrad OUTPUT_VARIABLE flags RESULT_VARIABLE result OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT result EQUAL 0 OR NOT flags MATCHES "-I${work}/prefix/share/pkgconfig/../../include")
+        message(FATAL_ERROR "pkg-config --cflags --libs metagrad gave '${flags}'")
+    endif()
+    separate_arguments(flags UNIX_COMMAND "${flags}")
+    step(${COMPILER} ${flags} ${SOURCE_DIR}/tests/consumer/main.cpp -o ${work}/consumer ${flags})
+    step(${work}/consumer)
+    message(STATUS "consumer (pkg-config: ${flags}) builds and runs")
+    return()
+endif()
 if(MODE STREQUAL "package")
     step(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${work}/metagrad -DMETAGRAD_BUILD_TESTS=OFF -DMETAGRAD_BUILD_EXAMPLES=OFF
          -DCMAKE_CXX_COMPILER=${COMPILER})
