@@ -61,7 +61,7 @@ BOOST_AUTO_TEST_CASE(a_range_of_samples_is_kept_alone) {
         BOOST_TEST(part.features.size() == 8u);
         BOOST_TEST((part.labels == std::vector<std::uint32_t>{0, 2}));
         for (std::size_t k = 0; k < 4; ++k) BOOST_TEST(part.feature(1, k) == all.sample(2)[k]);
-        BOOST_TEST(mg::load_idx<float, mg::shape<4>>(i, l, 3, {3, 3}).size() == 0u);
+        BOOST_TEST((mg::load_idx<float, mg::shape<4>>(i, l, 3, {3, 3}).size() == 0u));
         expect_error([&] { (void)mg::load_idx<float, mg::shape<4>>(i, l, 3, {2, 5}); },
                      {"range-images.idx", "header", "the samples asked for, [2, 5)", "found 3 images"});
         expect_error([&] { (void)mg::load_idx<float, mg::shape<4>>(i, l, 3, {2, 1}); }, {"the samples asked for, [2, 1)"});
