@@ -17,6 +17,11 @@ mpirun=(mpirun --oversubscribe --allow-run-as-root)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
+# First the sum itself, on 2 ranks (benchmarks/sum_all.cpp).
+mpicxx -std=c++20 -O2 -march=native -DOMPI_SKIP_MPICXX -Iinclude benchmarks/sum_all.cpp -o "$out/sum_all"
+"${mpirun[@]}" -np 2 "$out/sum_all"
+echo
+
 configs=(one_thread two_threads two_alone ranks_1 ranks_2 ranks_4)
 run_config() {
     case $1 in

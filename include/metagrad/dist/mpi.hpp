@@ -73,15 +73,17 @@ struct mpi_options {
     std::chrono::milliseconds time_out = std::chrono::seconds(120);
     /// Exchange through shared memory with the ranks on this machine (else MPI messages only).
     bool shared_memory = true;
-    /// Bytes of shared memory per rank on this machine: one exchange at a time passes through
-    /// them, a larger one in pieces of this size.
+    /// Bytes of shared memory per rank on this machine, twice: an exchange passes through one
+    /// half while the peer may still be reading the other; a larger one goes in pieces.
     std::size_t out_box_bytes = std::size_t{4} << 20;
+    /// How long a wait spins before it sleeps in short naps.
+    std::chrono::microseconds spin = std::chrono::microseconds(200);
 };
 
 class mpi_communicator {
 public:
     explicit mpi_communicator(MPI_Comm comm = MPI_COMM_WORLD, mpi_options options = {})
-        : comm_(comm), time_out_(options.time_out), box_bytes_((std::max<std::size_t>(options.out_box_bytes, 64) + 63) / 64 * 64) {  // whole cache lines: each box starts aligned
+        : comm_(comm), time_out_(options.time_out), spin_(options.spin), box_bytes_((std::max<std::size_t>(options.out_box_bytes, 64) + 63) / 64 * 64) {  // whole cache lines: each box starts aligned
         int rank = 0, size = 0;
         check(MPI_Comm_rank(comm_, &rank), "MPI_Comm_rank");
         check(MPI_Comm_size(comm_, &size), "MPI_Comm_size");
@@ -178,7 +180,7 @@ private:
         for (std::size_t r = 0; r < size_; ++r) node_rank_of_[r] = node[r] == MPI_UNDEFINED ? -1 : node[r];
         if (node_size < 2) return;
         std::byte* mine = nullptr;
-        check(MPI_Win_allocate_shared(static_cast<MPI_Aint>(sizeof(box_header) + box_bytes_), 1, MPI_INFO_NULL, node_, &mine, &window_),
+        check(MPI_Win_allocate_shared(static_cast<MPI_Aint>(2 * slot_bytes()), 1, MPI_INFO_NULL, node_, &mine, &window_),
               "MPI_Win_allocate_shared");
         check(MPI_Win_lock_all(MPI_MODE_NOCHECK, window_), "MPI_Win_lock_all");
         boxes_.resize(static_cast<std::size_t>(node_size));
@@ -188,6 +190,7 @@ private:
             check(MPI_Win_shared_query(window_, r, &bytes, &unit, &boxes_[static_cast<std::size_t>(r)]), "MPI_Win_shared_query");
         }
         *reinterpret_cast<box_header*>(mine) = box_header{};
+        *reinterpret_cast<box_header*>(mine + slot_bytes()) = box_header{};
         exchanges_with_.assign(size_, 0);
         check(MPI_Barrier(node_), "MPI_Barrier");  // every out-box is empty before the first exchange
     }
@@ -196,19 +199,18 @@ private:
     void wait_until(Ready ready, std::size_t peer, std::size_t bytes) const {
         const auto started = std::chrono::steady_clock::now();
         for (std::size_t polls = 0; !ready(); ++polls) {
-            // An exchange normally completes microseconds after the peer arrives: spin first;
-            // a peer that is still computing gets this core back.
-            if (polls < 4000) continue;
+            // A peer normally answers within microseconds: spin for a while (reading the clock
+            // now and then), then sleep in short naps, so that a rank sharing its core with the
+            // peer it waits for (more ranks than cores) or with other work lets them run.
+            if ((polls & 63) != 63) continue;
             const auto waited = std::chrono::steady_clock::now() - started;
+            if (waited < spin_) continue;
             if (waited > time_out_)
                 throw distributed_error("metagrad: rank " + std::to_string(rank_) + " waited " +
                                         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()) + " ms for rank " +
                                         std::to_string(peer) + " to exchange " + std::to_string(bytes) +
                                         " bytes; it stopped or died (mpi_communicator's time-out is " + std::to_string(time_out_.count()) + " ms)");
-            if (waited < std::chrono::milliseconds(2))
-                std::this_thread::yield();
-            else
-                std::this_thread::sleep_for(std::chrono::microseconds(50));
+            std::this_thread::sleep_for(std::chrono::microseconds(20));
         }
     }
 
@@ -218,28 +220,42 @@ private:
         });
     }
 
-    /// Posts `out` in this rank's out-box, waits for the peer's `expected` bytes, hands them to
-    /// `take` (which copies or adds them), then waits until the peer has taken this rank's.
+    std::size_t slot_bytes() const { return sizeof(box_header) + box_bytes_; }
+
+    /// Posts `out` in one of the two slots of this rank's out-box (once the peer has taken the
+    /// letter last posted there), waits for the peer's `expected` bytes, and hands them to `take`
+    /// (which copies or adds them). Two slots: a rank does not wait for the peer to take its
+    /// letter, only, two exchanges later, for the slot to be free.
     template <class Take>
     void exchange_shared(std::size_t peer, std::span<const std::byte> out, std::size_t expected, Take take) {
-        auto* my_box = boxes_[static_cast<std::size_t>(node_rank_of_[rank_])];
-        auto* their_box = boxes_[static_cast<std::size_t>(node_rank_of_[peer])];
-        auto& mine = *reinterpret_cast<box_header*>(my_box);
-        auto& theirs = *reinterpret_cast<box_header*>(their_box);
+        std::byte* my_box = boxes_[static_cast<std::size_t>(node_rank_of_[rank_])];
+        std::byte* their_box = boxes_[static_cast<std::size_t>(node_rank_of_[peer])];
+        const auto header = [&](std::byte* box, std::size_t slot) -> box_header& { return *reinterpret_cast<box_header*>(box + slot * slot_bytes()); };
+        const auto word = [](std::uint64_t& w) { return std::atomic_ref<std::uint64_t>(w); };
         // The n-th exchange between two ranks is named alike on both sides: (n, receiver).
         const std::uint64_t n = ++exchanges_with_[peer];
         const std::uint64_t to_peer = (n << 20) | peer, to_me = (n << 20) | rank_;
-        if (!out.empty()) std::memcpy(my_box + sizeof(box_header), out.data(), out.size());
+        const std::size_t slot = posts_++ % 2;
+        box_header& mine = header(my_box, slot);
+        wait_until([&] { return word(mine.taken).load(std::memory_order_acquire) == word(mine.posted).load(std::memory_order_relaxed); }, peer,
+                   out.size());
+        if (!out.empty()) std::memcpy(my_box + slot * slot_bytes() + sizeof(box_header), out.data(), out.size());
         mine.bytes = out.size();
-        std::atomic_ref<std::uint64_t>(mine.posted).store(to_peer, std::memory_order_release);
-        wait_until([&] { return std::atomic_ref<std::uint64_t>(theirs.posted).load(std::memory_order_acquire) == to_me; }, peer, expected);
+        word(mine.posted).store(to_peer, std::memory_order_release);
+        std::size_t their_slot = 0;
+        wait_until(
+            [&] {
+                for (their_slot = 0; their_slot < 2; ++their_slot)
+                    if (word(header(their_box, their_slot).posted).load(std::memory_order_acquire) == to_me) return true;
+                return false;
+            },
+            peer, expected);
+        box_header& theirs = header(their_box, their_slot);
         if (theirs.bytes != expected)
             throw distributed_error("metagrad: rank " + std::to_string(peer) + " sent " + std::to_string(theirs.bytes) + " bytes; rank " +
                                     std::to_string(rank_) + " expected " + std::to_string(expected) + " (do the ranks run the same program?)");
-        take(static_cast<const std::byte*>(their_box + sizeof(box_header)));
-        std::atomic_ref<std::uint64_t>(theirs.taken).store(to_me, std::memory_order_release);
-        // The out-box is this rank's to fill again once the peer has taken its contents.
-        wait_until([&] { return std::atomic_ref<std::uint64_t>(mine.taken).load(std::memory_order_acquire) == to_peer; }, peer, out.size());
+        take(static_cast<const std::byte*>(their_box + their_slot * slot_bytes() + sizeof(box_header)));
+        word(theirs.taken).store(to_me, std::memory_order_release);
     }
 
     void exchange_messages(std::size_t peer, std::span<const std::byte> out, std::span<std::byte> in) {
@@ -265,6 +281,7 @@ private:
 
     MPI_Comm comm_;
     std::chrono::milliseconds time_out_;
+    std::chrono::microseconds spin_;
     std::size_t box_bytes_;
     std::size_t rank_ = 0, size_ = 1;
     MPI_Comm node_ = MPI_COMM_NULL;
@@ -272,6 +289,7 @@ private:
     std::vector<int> node_rank_of_;
     std::vector<std::byte*> boxes_;
     std::vector<std::uint64_t> exchanges_with_;
+    std::uint64_t posts_ = 0;  // letters posted: which slot is next
     std::vector<std::byte> received_;  // exchange_add's bytes through MPI messages
 };
 
