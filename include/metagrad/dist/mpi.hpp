@@ -76,7 +76,8 @@ struct mpi_options {
     /// Bytes of shared memory per rank on this machine, twice: an exchange passes through one
     /// half while the peer may still be reading the other; a larger one goes in pieces.
     std::size_t out_box_bytes = std::size_t{4} << 20;
-    /// How long a wait spins before it sleeps in short naps.
+    /// How long a wait spins before it sleeps in short naps (none where this machine has more
+    /// ranks than hardware threads).
     std::chrono::microseconds spin = std::chrono::microseconds(200);
 };
 
@@ -179,6 +180,9 @@ private:
         node_rank_of_.assign(size_, -1);
         for (std::size_t r = 0; r < size_; ++r) node_rank_of_[r] = node[r] == MPI_UNDEFINED ? -1 : node[r];
         if (node_size < 2) return;
+        // More ranks on this machine than it runs at once: a spinning rank would hold the core
+        // that the peer it waits for needs, so waits nap at once.
+        if (static_cast<unsigned>(node_size) > std::thread::hardware_concurrency()) spin_ = std::chrono::microseconds(0);
         std::byte* mine = nullptr;
         check(MPI_Win_allocate_shared(static_cast<MPI_Aint>(2 * slot_bytes()), 1, MPI_INFO_NULL, node_, &mine, &window_),
               "MPI_Win_allocate_shared");
