@@ -25,6 +25,13 @@ foreach(expected "${PATTERN}" "${NAMES}")
         message(FATAL_ERROR "the diagnostic does not match '${expected}':\n${diagnostic}")
     endif()
 endforeach()
+# Where the mistake is written: the case's own line AT_LINE (the `using` of a network type).
+if(AT_LINE)
+    get_filename_component(source_name ${SOURCE} NAME)
+    if(NOT diagnostic MATCHES "${source_name}:${AT_LINE}:")
+        message(FATAL_ERROR "the diagnostic does not name ${source_name}:${AT_LINE}, where the mistake is:\n${diagnostic}")
+    endif()
+endif()
 # One mistake, one error: a second error line is a cascade the user must read past.
 # (Semicolons out first: CMake would cut a message holding one into two list items.)
 string(REPLACE ";" "," unlisted "${diagnostic}")

@@ -94,6 +94,8 @@ struct network {
     // fails, and each later use of the network then adds an error.
     static_assert(detail::check_first_layer_fixes_input<InputShape>::value);
 
+    /// The network itself: what `sequential<...>` names, so that the checks below run there.
+    using type = network;
     using input_shape = InputShape;
     /// `shape_at<I>`: the sample shape entering layer `I`; `shape_at<depth>` is the output's.
     using shapes = detail::shapes_of<InputShape, Layers...>;
@@ -406,7 +408,9 @@ struct first_input_shape<First, Rest...> {
 
 /// A network whose input shape is fixed by its first layer (`input<...>` or `dense<In, Out>`):
 /// `sequential<dense<4, 3>, relu, dense<3, 2>, relu, dense<2, 1>>`.
+/// Naming the network's own `type` makes it complete where `sequential<...>` is written, so that a
+/// mistake in the layer list is reported at the user's `using` line rather than at its first use.
 template <class... Layers>
-using sequential = network<typename detail::first_input_shape<Layers...>::type, Layers...>;
+using sequential = typename network<typename detail::first_input_shape<Layers...>::type, Layers...>::type;
 
 }  // namespace metagrad
