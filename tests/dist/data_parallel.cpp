@@ -18,6 +18,7 @@
 #include "metagrad/dist/data_parallel.hpp"
 #include "metagrad/dist/in_process.hpp"
 #include "metagrad/metagrad.hpp"
+#include "synthetic.hpp"
 
 namespace mg = metagrad;
 
@@ -112,25 +113,11 @@ BOOST_AUTO_TEST_CASE(rank_counts_the_tree_cannot_use_are_refused_by_name) {
 }
 
 namespace {
-// Small, but with every kind of layer whose result could depend on how a step is cut: a
-// convolution, batch norm (statistics over the block, running statistics as state), dropout
-// (random numbers keyed by the block's place).
-using image_network = mg::sequential<mg::input<6, 6, 1>, mg::conv2d<3, mg::kernel<3>, mg::padding<1>>, mg::batch_norm<>, mg::relu,
-                                     mg::max_pool2d<mg::kernel<2>>, mg::flatten, mg::dense<8>, mg::relu, mg::dropout<std::ratio<1, 4>>,
-                                     mg::dense<3>>;
-constexpr std::size_t block = 8;
-
-mg::dataset<float, mg::shape<6, 6, 1>> synthetic_images(std::size_t n) {
-    mg::dataset<float, mg::shape<6, 6, 1>> data;
-    data.classes = 3;
-    mg::random_generator g(5);
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto label = static_cast<std::uint32_t>(g.below(3));
-        data.labels.push_back(label);
-        for (std::size_t k = 0; k < 36; ++k) data.features.push_back(g.uniform<float>(0, 1) + (k % 3 == label ? 0.5f : 0.0f));
-    }
-    return data;
-}
+// The network and data of tests/dist/synthetic.hpp: every kind of layer whose result could
+// depend on how a step is cut.
+using dist_test::block;
+using dist_test::image_network;
+using dist_test::synthetic_images;
 
 struct trained {
     mg::network_parameters<image_network, float> parameters;

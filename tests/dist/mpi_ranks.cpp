@@ -20,28 +20,13 @@
 #include "metagrad/dist/data_parallel.hpp"
 #include "metagrad/dist/mpi.hpp"
 #include "metagrad/metagrad.hpp"
+#include "synthetic.hpp"
 
 namespace mg = metagrad;
 
-namespace {
-using image_network = mg::sequential<mg::input<6, 6, 1>, mg::conv2d<3, mg::kernel<3>, mg::padding<1>>, mg::batch_norm<>, mg::relu,
-                                     mg::max_pool2d<mg::kernel<2>>, mg::flatten, mg::dense<8>, mg::relu, mg::dropout<std::ratio<1, 4>>,
-                                     mg::dense<3>>;
-constexpr std::size_t block = 8;
-
-// The same synthetic images as tests/dist/data_parallel.cpp; each rank keeps only its shards.
-mg::dataset<float, mg::shape<6, 6, 1>> synthetic_images(std::size_t n) {
-    mg::dataset<float, mg::shape<6, 6, 1>> data;
-    data.classes = 3;
-    mg::random_generator g(5);
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto label = static_cast<std::uint32_t>(g.below(3));
-        data.labels.push_back(label);
-        for (std::size_t k = 0; k < 36; ++k) data.features.push_back(g.uniform<float>(0, 1) + (k % 3 == label ? 0.5f : 0.0f));
-    }
-    return data;
-}
-}  // namespace
+using dist_test::block;
+using dist_test::image_network;
+using dist_test::synthetic_images;
 
 int main(int argc, char** argv) {
     mg::mpi_session session(argc, argv);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <set>
@@ -224,6 +225,23 @@ enum class non_finite_values {
     keep     ///< write them: a diverged model, to inspect in numpy or PyTorch
 };
 
+namespace detail {
+/// `save_parameters` with more metadata (`save_for_onnx` adds the graph): checks the values
+/// unless `non_finite` is `keep`, then writes every parameter and state tensor and the metadata.
+template <class Net, class T>
+void save_parameters_with(const std::string& path, const network_parameters<Net, T>& p, non_finite_values non_finite,
+                          std::initializer_list<std::pair<std::string, std::string>> metadata) {
+    if (non_finite == non_finite_values::refuse)
+        for_each_saved_tensor(p, [&](const std::string& name, const auto& t) { check_values(path, "saving tensor '" + name + "'", t, false); });
+    safetensors_writer out;
+    add_tensors(out, p, "");
+    out.set_metadata("format", "pt");
+    out.set_metadata("metagrad.network", network_description<Net>());
+    for (const auto& [key, value] : metadata) out.set_metadata(key, value);
+    out.write(path);
+}
+}  // namespace detail
+
 /// Writes `p` as a safetensors file with one tensor per parameter, named "1.weight", "1.bias"...
 /// (layer position, member name), and the network's description as metadata
 /// ('metagrad.network'). PyTorch reads it with `safetensors.torch.load_file`; the names are an
@@ -233,15 +251,7 @@ enum class non_finite_values {
 template <class Net, class T>
 void save_parameters(const std::string& path, const network_parameters<Net, T>& p,
                      non_finite_values non_finite = non_finite_values::refuse) {
-    if (non_finite == non_finite_values::refuse)
-        detail::for_each_saved_tensor(p, [&](const std::string& name, const auto& t) {
-            detail::check_values(path, "saving tensor '" + name + "'", t, false);
-        });
-    safetensors_writer out;
-    detail::add_tensors(out, p, "");
-    out.set_metadata("format", "pt");
-    out.set_metadata("metagrad.network", detail::network_description<Net>());
-    out.write(path);
+    detail::save_parameters_with(path, p, non_finite, {});
 }
 
 /// Reads parameters written by `save_parameters` or any tool (PyTorch, numpy) using the same

@@ -45,15 +45,7 @@ std::string onnx_graph_description() {
 /// models are float32 here.
 template <class Net>
 void save_for_onnx(const std::string& path, const network_parameters<Net, float>& p) {
-    detail::for_each_saved_tensor(p, [&](const std::string& name, const auto& t) {
-        detail::check_values(path, "saving tensor '" + name + "'", t, false);
-    });
-    safetensors_writer out;
-    detail::add_tensors(out, p, "");
-    out.set_metadata("format", "pt");
-    out.set_metadata("metagrad.network", detail::network_description<Net>());
-    out.set_metadata("metagrad.onnx_graph", onnx_graph_description<Net>());
-    out.write(path);
+    detail::save_parameters_with(path, p, non_finite_values::refuse, {{"metagrad.onnx_graph", onnx_graph_description<Net>()}});
 }
 
 }  // namespace metagrad

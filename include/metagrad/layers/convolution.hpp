@@ -121,10 +121,7 @@ struct convolution_maths {
     /// weight's channel axis moved second (ONNX's Out x In/groups x kh x kw, PyTorch's layout).
     template <class S, class G>
     static void to_onnx(G& g) {
-        using W = window;
-        auto attributes = Axes == 2 ? G::window({W::kernel_h, W::kernel_w}, {W::stride_h, W::stride_w}, {W::padding_h, W::padding_w},
-                                                {W::dilation_h, W::dilation_w})
-                                    : G::window({W::kernel_w}, {W::stride_w}, {W::padding_w}, {W::dilation_w});
+        auto attributes = window::template onnx_attributes<G>();
         attributes.push_back(G::integer("group", group_count));
         const auto x = g.input(onnx_layout::channels_first);
         const auto weight = Axes == 2 ? g.parameter("weight", {0, 3, 1, 2}) : g.parameter("weight", {0, 2, 1});

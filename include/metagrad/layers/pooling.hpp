@@ -75,9 +75,7 @@ struct pooling_maths {
     template <class S, class G>
     static void to_onnx(G& g) {
         using W = window;
-        auto attributes = Axes == 2 ? G::window({W::kernel_h, W::kernel_w}, {W::stride_h, W::stride_w}, {W::padding_h, W::padding_w},
-                                                {W::dilation_h, W::dilation_w})
-                                    : G::window({W::kernel_w}, {W::stride_w}, {W::padding_w}, {W::dilation_w});
+        auto attributes = W::template onnx_attributes<G>();
         const auto x = g.input(onnx_layout::channels_first);
         constexpr std::size_t channels = geometry<S>::channels, taps = geometry<S>::taps;
         if constexpr (Kind == pooling_kind::maximum) {

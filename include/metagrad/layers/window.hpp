@@ -175,6 +175,16 @@ struct window_on_axes {
     template <std::size_t Channels>
     using stand_in = std::conditional_t<Axes == 2, shape<dilation_h * kernel_h, dilation_w * kernel_w, Channels>,
                                         shape<dilation_w * kernel_w, Channels>>;
+
+    /// The window as ONNX attributes (kernel_shape, strides, pads, dilations) of graph `G`'s
+    /// (io/onnx_graph.hpp): what an exported convolution and pooling layer share.
+    template <class G>
+    static auto onnx_attributes() {
+        if constexpr (Axes == 2)
+            return G::window({kernel_h, kernel_w}, {stride_h, stride_w}, {padding_h, padding_w}, {dilation_h, dilation_w});
+        else
+            return G::window({kernel_w}, {stride_w}, {padding_w}, {dilation_w});
+    }
 };
 
 }  // namespace detail
