@@ -81,7 +81,9 @@ template <class Net, class T, class Optimizer>
 run_fingerprint fingerprint_of(const network_parameters<Net, T>& p, const Optimizer& optimizer, const training_position& position,
                                std::string_view data_words, std::string_view plan_words) {
     run_fingerprint f;
-    auto& [network, values, optim, data, plan, place] = f.items;
+    // References, not a structured binding: clang 14 cannot capture bindings in lambdas.
+    fingerprint_item &network = f.items[0], &values = f.items[1], &optim = f.items[2], &data = f.items[3], &plan = f.items[4],
+                     &place = f.items[5];
     const std::string net = detail::network_words<Net>();
     network.mix(net);
     for_each_named_tensor([&](const auto& path, const auto& t) { network.mix(path), network.mix_value(t.data.size()); }, p);
