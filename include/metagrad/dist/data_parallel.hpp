@@ -195,8 +195,9 @@ metrics train_epoch(C& comm, const data_parallel_plan<Block>& plan, network_para
         throw distributed_error("metagrad::train_epoch: rank " + std::to_string(rank) + " holds " + std::to_string(shards.size()) +
                                 " samples; the plan (" + plan.words() + ") gives it samples " + std::to_string(first) + " to " +
                                 std::to_string(last) + " of the training set (" + std::to_string(last - first) + ")");
-    check_same_run(comm, fingerprint_of(p, optimizer, position, std::string(data_words) + ", " + std::to_string(plan.samples) + " samples of " +
-                                                                    std::to_string(S::size) + " values, " + std::to_string(shards.classes) + " classes",
+    const std::string data_size =
+        std::to_string(plan.samples) + " samples of " + std::to_string(S::size) + " values, " + std::to_string(shards.classes) + " classes";
+    check_same_run(comm, fingerprint_of(p, optimizer, position, data_words.empty() ? data_size : std::string(data_words) + ", " + data_size,
                                         plan.words()));
 
     // This epoch's order within each of this rank's shards, from one draw of the run's generator.
