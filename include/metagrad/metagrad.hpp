@@ -15,6 +15,7 @@
 
 // inference with parameters packed for the run-time kernels
 #include "metagrad/infer/predictor.hpp"
+#include "metagrad/infer/stream.hpp"
 
 // data sets and batches
 #include "metagrad/data/dataset.hpp"

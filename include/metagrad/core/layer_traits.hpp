@@ -306,6 +306,19 @@ struct branches_hook {
         };
 };
 
+// The hook of streaming (infer/stream.hpp): what may run one time step at a time.
+
+/// The layer's output at a time step (a row of a sequence `<T, Features>`) depends on that
+/// step's input alone (dense per step, element-wise and row-wise layers), or on earlier steps
+/// through state it carries in its cache between calls: such a layer names the form that carries
+/// it, `streaming_form` (a recurrent layer's `stateful` form, a causal convolution's). A layer
+/// that mixes steps otherwise (pooling or a centred convolution over time) cannot stream.
+struct streams_hook {
+    static constexpr std::string_view name = "streams_hook";
+    template <class L, class S>
+    static constexpr bool works_for = true;
+};
+
 // The hook of ONNX export (io/onnx_graph.hpp): what the layer is as nodes of an ONNX graph.
 
 /// The axis order of a value in an exported graph: metagrad's own, features last (`N x H x W x

@@ -130,7 +130,7 @@ struct batch_norm {
             shift[c] = p.bias[c] - state.running_mean[c] * scale[c];
         }
     }
-    using provides = hooks<batch_norm, scale_and_shift_in_inference_hook, onnx_hook>;
+    using provides = hooks<batch_norm, scale_and_shift_in_inference_hook, onnx_hook, streams_hook>;
 
     /// In an exported ONNX graph (io/onnx_graph.hpp): BatchNormalization in inference, on the
     /// running statistics, over the channels (first, where samples have spatial axes).

@@ -52,7 +52,7 @@ struct dropout {
     template <class S>
     static constexpr std::size_t flops = S::size;
     /// In inference the identity: the inference form leaves it out.
-    using provides = hooks<dropout, identity_in_inference_hook>;
+    using provides = hooks<dropout, identity_in_inference_hook, streams_hook>;
 
     /// The probability of dropping an element, and the scale of the elements kept.
     template <class T>

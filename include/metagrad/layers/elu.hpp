@@ -14,7 +14,7 @@ namespace metagrad {
 template <class Alpha = std::ratio<1>>
 struct elu : elementwise_activation<elu<Alpha>> {
     static constexpr std::string_view name = "elu";
-    using provides = hooks<elu, onnx_hook>;
+    using provides = hooks<elu, onnx_hook, streams_hook>;
     /// In an exported ONNX graph (io/onnx_graph.hpp): Elu with its alpha.
     template <class S, class G>
     static void to_onnx(G& g) {

@@ -16,7 +16,7 @@ namespace metagrad {
 /// 0), as in PyTorch.
 struct gelu : elementwise_activation<gelu> {
     static constexpr std::string_view name = "gelu";
-    using provides = hooks<gelu, onnx_hook>;
+    using provides = hooks<gelu, onnx_hook, streams_hook>;
     /// In an exported ONNX graph (io/onnx_graph.hpp): 0.5 x (1 + Erf(x / sqrt 2)), since Gelu is
     /// opset 20's (Debian's onnx stops at 17). Within 1e-7 of the erfc form in the left tail.
     template <class S, class G>
@@ -45,7 +45,7 @@ struct gelu : elementwise_activation<gelu> {
 /// `GELU(approximate='tanh')`, within about 1e-3 of `gelu`, and cheaper. NaN gives NaN.
 struct gelu_tanh : elementwise_activation<gelu_tanh> {
     static constexpr std::string_view name = "gelu_tanh";
-    using provides = hooks<gelu_tanh, onnx_hook>;
+    using provides = hooks<gelu_tanh, onnx_hook, streams_hook>;
     /// In an exported ONNX graph (io/onnx_graph.hpp): the formula above in Mul, Add and Tanh nodes.
     template <class S, class G>
     static void to_onnx(G& g) {

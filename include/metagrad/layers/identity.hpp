@@ -16,7 +16,7 @@ namespace metagrad {
 /// y = x, for any shape: a linear output "activation", or a placeholder.
 struct identity {
     static constexpr std::string_view name = "identity";
-    using provides = hooks<identity, onnx_hook>;
+    using provides = hooks<identity, onnx_hook, streams_hook>;
     /// In an exported ONNX graph (io/onnx_graph.hpp): no node, the input passes on.
     template <class S, class G>
     static void to_onnx(G&) {}
@@ -55,8 +55,10 @@ struct identity {
 template <std::size_t... Extents>
 struct input : identity {
     static constexpr std::string_view name = "input";
-    using provides = hooks<input, onnx_hook>;
+    using provides = hooks<input, onnx_hook, streams_hook>;
     using input_shape = shape<Extents...>;
+    /// A stream (infer/stream.hpp) takes one time step of a sequence `<T, Features>` at a time.
+    using streaming_form = input<1, shape<Extents...>::last>;
 };
 
 }  // namespace metagrad

@@ -48,7 +48,7 @@ struct layer_norm {
     template <class T>
     static constexpr T epsilon = static_cast<T>(Epsilon::num) / static_cast<T>(Epsilon::den);
 
-    using provides = hooks<layer_norm, onnx_hook>;
+    using provides = hooks<layer_norm, onnx_hook, streams_hook>;
     /// In an exported ONNX graph (io/onnx_graph.hpp): LayerNormalization over the last axis
     /// (opset 17), features last.
     template <class S, class G>

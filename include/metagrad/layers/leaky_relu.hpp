@@ -13,7 +13,7 @@ namespace metagrad {
 template <class Slope = std::ratio<1, 100>>
 struct leaky_relu : elementwise_activation<leaky_relu<Slope>> {
     static constexpr std::string_view name = "leaky_relu";
-    using provides = hooks<leaky_relu, onnx_hook>;
+    using provides = hooks<leaky_relu, onnx_hook, streams_hook>;
     /// In an exported ONNX graph (io/onnx_graph.hpp): LeakyRelu with alpha = the slope.
     template <class S, class G>
     static void to_onnx(G& g) {

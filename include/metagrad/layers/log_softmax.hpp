@@ -16,7 +16,7 @@ namespace metagrad {
 /// after subtracting the row's maximum; with `nll_loss` it is softmax cross-entropy in two steps.
 struct log_softmax {
     static constexpr std::string_view name = "log_softmax";
-    using provides = hooks<log_softmax, onnx_hook>;
+    using provides = hooks<log_softmax, onnx_hook, streams_hook>;
     /// In an exported ONNX graph (io/onnx_graph.hpp): LogSoftmax over the last axis, features last.
     template <class S, class G>
     static void to_onnx(G& g) {

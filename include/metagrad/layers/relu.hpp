@@ -15,7 +15,7 @@ struct relu : elementwise_activation<relu> {
     // `value` and `derivative` are written with operators alone, so they work on vectors as
     // well: a dense layer before it applies it in its forward kernel's epilogue, and a dense
     // layer after it takes the gradient through it in its input-gradient kernel's.
-    using provides = hooks<relu, vector_maths_hook, onnx_hook>;
+    using provides = hooks<relu, vector_maths_hook, onnx_hook, streams_hook>;
     /// In an exported ONNX graph (io/onnx_graph.hpp): the node Relu.
     template <class S, class G>
     static void to_onnx(G& g) {

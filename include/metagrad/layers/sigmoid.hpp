@@ -13,7 +13,7 @@ namespace metagrad {
 /// constant evaluation too.
 struct sigmoid : elementwise_activation<sigmoid> {
     static constexpr std::string_view name = "sigmoid";
-    using provides = hooks<sigmoid, onnx_hook>;
+    using provides = hooks<sigmoid, onnx_hook, streams_hook>;
     /// In an exported ONNX graph (io/onnx_graph.hpp): the node Sigmoid.
     template <class S, class G>
     static void to_onnx(G& g) {

@@ -12,7 +12,7 @@ namespace metagrad {
 /// s = sigmoid(x). NaN gives NaN.
 struct silu : elementwise_activation<silu> {
     static constexpr std::string_view name = "silu";
-    using provides = hooks<silu, onnx_hook>;
+    using provides = hooks<silu, onnx_hook, streams_hook>;
     /// In an exported ONNX graph (io/onnx_graph.hpp): x * Sigmoid(x) (opset 17 has no SiLU).
     template <class S, class G>
     static void to_onnx(G& g) {

@@ -16,7 +16,7 @@ namespace metagrad {
 /// For training a classifier prefer `softmax_cross_entropy` on logits: it is fused and stabler.
 struct softmax {
     static constexpr std::string_view name = "softmax";
-    using provides = hooks<softmax, onnx_hook>;
+    using provides = hooks<softmax, onnx_hook, streams_hook>;
     /// In an exported ONNX graph (io/onnx_graph.hpp): Softmax over the last axis, features last.
     template <class S, class G>
     static void to_onnx(G& g) {

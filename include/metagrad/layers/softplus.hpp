@@ -14,7 +14,7 @@ namespace metagrad {
 /// log(1 + e^-|x|), so large x give x and not infinity); its derivative is sigmoid(x). NaN gives NaN.
 struct softplus : elementwise_activation<softplus> {
     static constexpr std::string_view name = "softplus";
-    using provides = hooks<softplus, onnx_hook>;
+    using provides = hooks<softplus, onnx_hook, streams_hook>;
     /// In an exported ONNX graph (io/onnx_graph.hpp): the node Softplus.
     template <class S, class G>
     static void to_onnx(G& g) {

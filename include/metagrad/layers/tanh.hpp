@@ -13,7 +13,7 @@ namespace metagrad {
 /// the element-wise function on expressions.)
 struct tanh_layer : elementwise_activation<tanh_layer> {
     static constexpr std::string_view name = "tanh";
-    using provides = hooks<tanh_layer, onnx_hook>;
+    using provides = hooks<tanh_layer, onnx_hook, streams_hook>;
     /// In an exported ONNX graph (io/onnx_graph.hpp): the node Tanh.
     template <class S, class G>
     static void to_onnx(G& g) {

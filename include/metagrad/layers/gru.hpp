@@ -1,0 +1,62 @@
+// metagrad::gru: the gated recurrent unit (Cho et al., 2014), PyTorch's `nn.GRU` of one layer.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "metagrad/layers/recurrent.hpp"
+#include "metagrad/math/tanh.hpp"
+
+namespace metagrad {
+
+/// One step of a GRU, element-wise once the products are taken (gates r, z, n in PyTorch's order):
+///
+///     r = sigmoid(g_r + q_r),  z = sigmoid(g_z + q_z),  n = tanh(g_n + r * q_n),
+///     h = (1 - z) * n + z * h_prev
+///
+/// where g = W_ih x + b_ih and q = W_hh h_prev + b_hh. It keeps q_n for the backward pass.
+struct gru_cell {
+    static constexpr std::string_view name = "gru";
+    static constexpr std::size_t gates = 3, carried = 1, kept = 1;
+
+    // g: the step's input gates, replaced by r, z, n; h: h_prev, replaced by h.
+    template <std::size_t H, class T>
+    static constexpr void forward_step(T* g, const T* q, T* h, T*, T* kept_values) {
+        for (std::size_t j = 0; j < H; ++j) {
+            const T r = math::sigmoid(g[j] + q[j]);
+            const T z = math::sigmoid(g[H + j] + q[H + j]);
+            const T n = math::tanh(g[2 * H + j] + r * q[2 * H + j]);
+            kept_values[j] = q[2 * H + j];
+            g[j] = r;
+            g[H + j] = z;
+            g[2 * H + j] = n;
+            h[j] = (T{1} - z) * n + z * h[j];
+        }
+    }
+
+    // From dl/dh (replaced by its direct part towards h_prev, z dl/dh): the gradients at the
+    // input gates and at the hidden gates, which differ at n (dl/dq_n = r dl/da_n).
+    template <std::size_t H, class T>
+    static constexpr void backward_step(const T* values, const T* h_prev, const T* kept_values, T* dl_dh, T*, T* dl_dg, T* dl_dq) {
+        for (std::size_t j = 0; j < H; ++j) {
+            const T r = values[j], z = values[H + j], n = values[2 * H + j];
+            const T d = dl_dh[j];
+            const T da_n = d * (T{1} - z) * (T{1} - n * n);
+            const T da_r = da_n * kept_values[j] * r * (T{1} - r);
+            const T da_z = d * (h_prev[j] - n) * z * (T{1} - z);
+            dl_dg[j] = dl_dq[j] = da_r;
+            dl_dg[H + j] = dl_dq[H + j] = da_z;
+            dl_dg[2 * H + j] = da_n;
+            dl_dq[2 * H + j] = da_n * r;
+            dl_dh[j] = d * z;
+        }
+    }
+};
+
+/// A GRU layer with `Hidden` units over sequences `<T, Features>`: gives every step's hidden
+/// state (`<T, Hidden>`), or with `last_step` the last one (`<Hidden>`); `stateful` carries the
+/// state between calls. Parameters as PyTorch's `nn.GRU(Features, Hidden, batch_first=True)`.
+template <std::size_t Hidden, class... Options>
+using gru = recurrent<gru_cell, Hidden, Options...>;
+
+}  // namespace metagrad

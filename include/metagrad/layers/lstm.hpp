@@ -1,0 +1,68 @@
+// metagrad::lstm: long short-term memory (Hochreiter and Schmidhuber, 1997, with a forget gate),
+// PyTorch's `nn.LSTM` of one layer.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "metagrad/layers/recurrent.hpp"
+#include "metagrad/math/tanh.hpp"
+
+namespace metagrad {
+
+/// One step of an LSTM, element-wise once the products are taken (gates i, f, g, o in PyTorch's
+/// order), with a = W_ih x + b_ih + W_hh h_prev + b_hh:
+///
+///     i = sigmoid(a_i),  f = sigmoid(a_f),  g = tanh(a_g),  o = sigmoid(a_o),
+///     c = f * c_prev + i * g,   h = o * tanh(c)
+///
+/// It keeps c_prev and tanh(c) for the backward pass.
+struct lstm_cell {
+    static constexpr std::string_view name = "lstm";
+    static constexpr std::size_t gates = 4, carried = 2, kept = 2;
+
+    template <std::size_t H, class T>
+    static constexpr void forward_step(T* a, const T* q, T* h, T* c, T* kept_values) {
+        for (std::size_t j = 0; j < H; ++j) {
+            const T i = math::sigmoid(a[j] + q[j]);
+            const T f = math::sigmoid(a[H + j] + q[H + j]);
+            const T g = math::tanh(a[2 * H + j] + q[2 * H + j]);
+            const T o = math::sigmoid(a[3 * H + j] + q[3 * H + j]);
+            kept_values[j] = c[j];
+            c[j] = f * c[j] + i * g;
+            const T tanh_c = math::tanh(c[j]);
+            kept_values[H + j] = tanh_c;
+            a[j] = i;
+            a[H + j] = f;
+            a[2 * H + j] = g;
+            a[3 * H + j] = o;
+            h[j] = o * tanh_c;
+        }
+    }
+
+    // From dl/dh and dl/dc: the gradients at the gates (the same on both sides), dl/dc_prev in
+    // place of dl/dc, and no direct path to h_prev (dl/dh becomes 0).
+    template <std::size_t H, class T>
+    static constexpr void backward_step(const T* values, const T*, const T* kept_values, T* dl_dh, T* dl_dc, T* dl_dg, T* dl_dq) {
+        for (std::size_t j = 0; j < H; ++j) {
+            const T i = values[j], f = values[H + j], g = values[2 * H + j], o = values[3 * H + j];
+            const T c_prev = kept_values[j], tanh_c = kept_values[H + j];
+            const T dh = dl_dh[j];
+            const T dc = dl_dc[j] + dh * o * (T{1} - tanh_c * tanh_c);
+            dl_dg[j] = dl_dq[j] = dc * g * i * (T{1} - i);
+            dl_dg[H + j] = dl_dq[H + j] = dc * c_prev * f * (T{1} - f);
+            dl_dg[2 * H + j] = dl_dq[2 * H + j] = dc * i * (T{1} - g * g);
+            dl_dg[3 * H + j] = dl_dq[3 * H + j] = dh * tanh_c * o * (T{1} - o);
+            dl_dc[j] = dc * f;
+            dl_dh[j] = T{};
+        }
+    }
+};
+
+/// An LSTM layer with `Hidden` units over sequences `<T, Features>`: every step's hidden state
+/// (`<T, Hidden>`) or, with `last_step`, the last one; `stateful` carries h and c between calls.
+/// Parameters as PyTorch's `nn.LSTM(Features, Hidden, batch_first=True)`.
+template <std::size_t Hidden, class... Options>
+using lstm = recurrent<lstm_cell, Hidden, Options...>;
+
+}  // namespace metagrad
