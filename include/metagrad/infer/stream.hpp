@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include <boost/hana/at.hpp>
@@ -112,7 +114,9 @@ public:
 
     /// Starts every voice again from zero state (a new signal).
     void reset() {
-        trace_.caches = decltype(trace_.caches){};
+        using caches = decltype(trace_.caches);
+        static_assert(std::is_trivially_copyable_v<caches>);
+        std::memset(static_cast<void*>(&trace_.caches), 0, sizeof(caches));
     }
 
 private:

@@ -26,7 +26,8 @@ struct last_step {};
 /// Option of a recurrent layer (Keras's `stateful`): each call starts from the state the
 /// previous call of the same workspace (or stream) ended with, sequence by sequence, instead of
 /// from zeros: truncated back-propagation through time over consecutive chunks, and streaming.
-/// The gradient stops at the chunk's start. `reset_carried_state` (below) starts again from zeros.
+/// The gradient stops at the chunk's start. `reset_carried_state(workspace)` (train/workspace.hpp)
+/// and `stream::reset` start again from zeros.
 struct stateful {};
 
 /// A recurrent layer's parameters, named as PyTorch's `nn.GRU` / `nn.LSTM` name those of their
@@ -82,8 +83,9 @@ struct recurrent {
     static constexpr bool carries_state = detail::has_option<stateful, Options...>;
     using cell = Cell;
 
-    /// The same layer carrying its state between calls (what a stream runs).
-    using stateful_form = std::conditional_t<carries_state, recurrent, recurrent<Cell, Hidden, Options..., stateful>>;
+    /// The same layer carrying its state between calls: what a stream runs (infer/stream.hpp).
+    using streaming_form = std::conditional_t<carries_state, recurrent, recurrent<Cell, Hidden, Options..., stateful>>;
+    using provides = hooks<recurrent, streams_hook>;
 
     /// A sequence: time steps by features.
     template <class S>
@@ -199,15 +201,5 @@ struct recurrent {
         if constexpr (IO::wants_input_gradient) eval::assign_to_fresh(io.dl_dx.data, matmul(s.input_gate_gradients, p.weight_ih_l0));
     }
 };
-
-/// Starts every `stateful` recurrent layer of a trace (a workspace's, a stream's) from zeros
-/// again, for a new sequence. Nothing to do for other layers.
-template <class Cache>
-constexpr void reset_carried_state(Cache& cache) {
-    if constexpr (requires { cache.h; cache.c; cache.previous; }) {
-        cache.h = {};
-        cache.c = {};
-    }
-}
 
 }  // namespace metagrad

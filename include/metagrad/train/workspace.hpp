@@ -1,6 +1,9 @@
 // metagrad::workspace: the activations and gradients one training step writes, sized at compile time.
 #pragma once
 
+#include <cstring>
+#include <type_traits>
+
 #include "metagrad/core/context.hpp"
 #include "metagrad/core/network.hpp"
 
@@ -26,5 +29,19 @@ struct workspace {
     /// what the uninterrupted one drew.
     random_key key{};
 };
+
+/// Starts every `stateful` layer of the workspace (a recurrent layer that carries its state from
+/// one step to the next: truncated back-propagation through time over consecutive chunks) from
+/// zeros again, for new sequences. The caches hold nothing else that outlives a step.
+template <class Net, class T, class X>
+constexpr void reset_carried_state(workspace<Net, T, X>& ws) {
+    using caches = decltype(ws.trace.caches);
+    static_assert(std::is_trivially_copyable_v<caches>);
+    // In place: a convolution's cache (its patches) may be megabytes, too large for a temporary.
+    if (std::is_constant_evaluated())
+        ws.trace.caches = caches{};
+    else
+        std::memset(static_cast<void*>(&ws.trace.caches), 0, sizeof(caches));
+}
 
 }  // namespace metagrad

@@ -1,0 +1,199 @@
+// Tests of the sequence layers and streaming for what the laws every layer obeys
+// (laws_sequences.cpp) cannot say: GRU and LSTM equal PyTorch's (tests/fixtures/make_fixtures.py:
+// outputs over 1,000 steps in float32, gradients through time in float64); a stateful layer run
+// chunk by chunk equals the whole sequence run at once; a stream, one step at a time and voice by
+// voice, equals the network on the whole sequence and allocates nothing after construction.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <string>
+
+#include <boost/test/unit_test.hpp>
+
+#include "metagrad/metagrad.hpp"
+#include "support.hpp"
+
+// Every allocation in this program goes through here, so a test can count them. Not inlined:
+// g++ -O2 would otherwise pair malloc/free with new/delete and warn.
+namespace {
+std::size_t allocations = 0;
+}
+[[gnu::noinline]] void* operator new(std::size_t size) {
+    ++allocations;
+    if (void* p = std::malloc(size ? size : 1)) return p;
+    throw std::bad_alloc{};
+}
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace mg = metagrad;
+using namespace test_support;
+
+namespace {
+template <class T, class S>
+mg::tensor<T, S> fixture(const mg::safetensors_file& file, const std::string& name) {
+    mg::tensor<T, S> t;
+    file.copy_to(name, t);
+    return t;
+}
+template <class T, class S>
+void check_close(const mg::tensor<T, S>& got, const mg::tensor<T, S>& want, T tolerance, const std::string& what) {
+    T worst{};
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < S::size; ++i) {
+        const T error = std::abs(got[i] - want[i]) / std::max(T{1}, std::abs(want[i]));
+        if (!(error <= worst)) worst = error, at = i;
+    }
+    BOOST_TEST(worst <= tolerance, what << ": worst scaled error " << worst << " at " << at << " (" << got[at] << " against " << want[at] << ")");
+}
+
+// PyTorch's GRU(3, 8, batch_first=True) and LSTM(3, 8, ...), then Linear(8, 1) at every step, over
+// 1,000 steps: module 0 and module 1, so the state dict's names.
+constexpr std::size_t steps = 1000;
+using torch_gru = mg::network<mg::shape<steps, 3>, mg::gru<8>, mg::per_step<mg::dense<1>>>;
+using torch_lstm = mg::network<mg::shape<steps, 3>, mg::lstm<8>, mg::per_step<mg::dense<1>>>;
+
+template <class Net>
+void check_against_pytorch(const std::string& name) {
+    auto p = std::make_unique<typename Net::template parameters<float>>();
+    mg::load_parameters(METAGRAD_FIXTURES "/torch_" + name + ".safetensors", *p);
+    const auto io = mg::safetensors_file::read(METAGRAD_FIXTURES "/torch_recurrent_io.safetensors");
+    const auto x = fixture<float, mg::shape<2, steps, 3>>(io, name + ".x");
+    const auto want = fixture<float, mg::shape<2, steps, 1>>(io, name + ".y");
+    check_close(Net::forward(*p, x), want, 1e-5f, name + " over 1,000 steps");
+
+    // The same one step at a time: a stream of one voice, then of both sequences as two voices.
+    auto one = std::make_unique<mg::stream<Net, float>>(*p);
+    mg::tensor<float, mg::shape<steps, 1>> streamed;
+    for (std::size_t t = 0; t < steps; ++t) {
+        typename mg::stream<Net, float>::input_type xt;
+        std::copy_n(&x[t * 3], 3, xt.data.begin());
+        streamed[t] = one->step(xt)[0];
+    }
+    mg::tensor<float, mg::shape<steps, 1>> first;
+    std::copy_n(want.data.begin(), steps, first.data.begin());
+    check_close(streamed, first, 1e-5f, name + " streamed");
+
+    auto two = std::make_unique<mg::stream<Net, float, 2>>(*p);
+    mg::tensor<float, mg::shape<steps, 2, 3>> interleaved;  // step by step, each step voice by voice
+    for (std::size_t t = 0; t < steps; ++t)
+        for (std::size_t v = 0; v < 2; ++v) std::copy_n(&x[(v * steps + t) * 3], 3, &interleaved[(t * 2 + v) * 3]);
+    mg::tensor<float, mg::shape<steps, 2>> out, expected;
+    two->process(interleaved.data.data(), out.data.data(), steps);
+    for (std::size_t t = 0; t < steps; ++t)
+        for (std::size_t v = 0; v < 2; ++v) expected[t * 2 + v] = want[v * steps + t];
+    check_close(out, expected, 1e-5f, name + " streamed as two voices");
+
+    // reset() starts again: the first steps once more.
+    two->reset();
+    mg::tensor<float, mg::shape<4, 2>> again;
+    two->process(interleaved.data.data(), again.data.data(), 4);
+    for (std::size_t i = 0; i < 8; ++i) BOOST_TEST(again[i] == out[i]);
+}
+
+template <class Net>
+void check_gradients_against_pytorch(const std::string& name) {
+    typename Net::template parameters<double> p;
+    const auto file = mg::safetensors_file::read(METAGRAD_FIXTURES "/torch_recurrent_gradients.safetensors");
+    auto& w = p.template layer<0>();
+    file.copy_to(name + ".weight_ih_l0", w.weight_ih_l0);
+    file.copy_to(name + ".weight_hh_l0", w.weight_hh_l0);
+    file.copy_to(name + ".bias_ih_l0", w.bias_ih_l0);
+    file.copy_to(name + ".bias_hh_l0", w.bias_hh_l0);
+    using X = mg::shape<2, 5, 2>;
+    using Y = mg::shape<2, 5, 3>;
+    const auto x = fixture<double, X>(file, name + ".x");
+    const auto trace = Net::forward_trace(p, x);
+    check_close(trace.output(), fixture<double, Y>(file, name + ".y"), 1e-12, name + " output");
+    const auto g = Net::backward(p, trace, fixture<double, Y>(file, name + ".g"));
+    check_close(g.activations.input(), fixture<double, X>(file, name + ".dx"), 1e-12, name + " dl/dx");
+    const auto& d = g.parameters.template layer<0>();
+    check_close(d.weight_ih_l0, fixture<double, typename decltype(d.weight_ih_l0)::shape_type>(file, name + ".dweight_ih_l0"), 1e-12,
+                name + " dl/dweight_ih");
+    check_close(d.weight_hh_l0, fixture<double, typename decltype(d.weight_hh_l0)::shape_type>(file, name + ".dweight_hh_l0"), 1e-12,
+                name + " dl/dweight_hh");
+    check_close(d.bias_ih_l0, fixture<double, typename decltype(d.bias_ih_l0)::shape_type>(file, name + ".dbias_ih_l0"), 1e-12,
+                name + " dl/dbias_ih");
+    check_close(d.bias_hh_l0, fixture<double, typename decltype(d.bias_hh_l0)::shape_type>(file, name + ".dbias_hh_l0"), 1e-12,
+                name + " dl/dbias_hh");
+}
+
+// A stateful layer over chunks of 4 steps, in one workspace, against the same layer over all 12.
+template <template <std::size_t, class...> class Layer>
+void check_chunks_equal_the_whole() {
+    using whole = mg::network<mg::shape<12, 2>, Layer<3>, mg::per_step<mg::dense<2>>>;
+    using chunked = mg::network<mg::shape<4, 2>, Layer<3, mg::stateful>, mg::per_step<mg::dense<2>>>;
+    const auto p = random_parameters<whole, double>();
+    typename chunked::template parameters<double> q;
+    q.template layer<0>() = p.template layer<0>();
+    q.template layer<1>() = p.template layer<1>();
+    const auto x = random_tensor<double, mg::shape<3, 12, 2>>();
+    const auto y = whole::forward(p, x);
+    mg::workspace<chunked, double, mg::shape<3, 4, 2>> ws;
+    for (int pass = 0; pass < 2; ++pass) {
+        for (std::size_t chunk = 0; chunk < 3; ++chunk) {
+            mg::tensor<double, mg::shape<3, 4, 2>> part;
+            for (std::size_t b = 0; b < 3; ++b) std::copy_n(&x[(b * 12 + chunk * 4) * 2], 8, &part[b * 8]);
+            chunked::forward_trace_into(q, part, ws.trace);
+            for (std::size_t b = 0; b < 3; ++b)
+                for (std::size_t i = 0; i < 8; ++i)
+                    BOOST_TEST(std::abs(ws.trace.output()[b * 8 + i] - y[(b * 12 + chunk * 4) * 2 + i]) < 1e-13);
+        }
+        // Again from the start after a reset.
+        mg::reset_carried_state(ws);
+    }
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(sequence_layers)
+
+BOOST_AUTO_TEST_CASE(a_pytorch_gru_loads_and_gives_pytorchs_outputs_over_1000_steps) { check_against_pytorch<torch_gru>("gru"); }
+BOOST_AUTO_TEST_CASE(a_pytorch_lstm_loads_and_gives_pytorchs_outputs_over_1000_steps) { check_against_pytorch<torch_lstm>("lstm"); }
+
+BOOST_AUTO_TEST_CASE(gradients_through_time_equal_pytorchs) {
+    check_gradients_against_pytorch<mg::network<mg::shape<5, 2>, mg::gru<3>>>("gru");
+    check_gradients_against_pytorch<mg::network<mg::shape<5, 2>, mg::lstm<3>>>("lstm");
+}
+
+BOOST_AUTO_TEST_CASE(a_stateful_layer_over_chunks_equals_the_whole_sequence) {
+    check_chunks_equal_the_whole<mg::gru>();
+    check_chunks_equal_the_whole<mg::lstm>();
+}
+
+BOOST_AUTO_TEST_CASE(the_last_step_is_the_last_of_every_step) {
+    using every = mg::network<mg::shape<6, 3>, mg::lstm<4>>;
+    using last = mg::network<mg::shape<6, 3>, mg::lstm<4, mg::last_step>>;
+    const auto p = random_parameters<every, double>();
+    last::parameters<double> q;
+    q.layer<0>() = p.layer<0>();
+    const auto x = random_tensor<double, mg::shape<2, 6, 3>>();
+    const auto all = every::forward(p, x);
+    const auto y = last::forward(q, x);
+    for (std::size_t b = 0; b < 2; ++b)
+        for (std::size_t j = 0; j < 4; ++j) BOOST_TEST(y[b * 4 + j] == all[(b * 6 + 5) * 4 + j]);
+}
+
+BOOST_AUTO_TEST_CASE(a_stream_allocates_nothing_after_construction) {
+    using net = mg::network<mg::shape<16, 1>, mg::gru<16>, mg::per_step<mg::dense<8>>, mg::tanh_layer, mg::per_step<mg::dense<1>>>;
+    const auto p = random_parameters<net, float>();
+    auto s = std::make_unique<mg::stream<net, float, 4>>(p);
+    mg::tensor<float, mg::shape<64, 4>> in = random_tensor<float, mg::shape<64, 4>>(), out;
+    const std::size_t before = allocations;
+    for (std::size_t t = 0; t < 64; ++t) {
+        mg::stream<net, float, 4>::input_type x;
+        std::copy_n(&in[t * 4], 4, x.data.begin());
+        out[t * 4] = s->step(x)[0];
+    }
+    s->process(in.data.data(), out.data.data(), 64);
+    s->reset();
+    s->load(p);
+    BOOST_TEST(allocations == before);
+    // The counter does see allocations (so the equality above means something).
+    auto probe = std::make_unique<int>(1);
+    BOOST_TEST(allocations == before + 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
