@@ -73,6 +73,7 @@
 #include "metagrad/losses/softmax_cross_entropy.hpp"
 #include "metagrad/losses/squared_error.hpp"
 #include "metagrad/optim/adam.hpp"
+#include "metagrad/optim/clip_by_global_norm.hpp"
 #include "metagrad/optim/momentum.hpp"
 #include "metagrad/optim/schedule.hpp"
 #include "metagrad/optim/sgd.hpp"

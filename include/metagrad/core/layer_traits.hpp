@@ -319,6 +319,23 @@ struct streams_hook {
     static constexpr bool works_for = true;
 };
 
+/// One time step of one stream, from parameters laid out for it (what `stream` runs for a layer
+/// that declares it; others run their ordinary forward pass on one step): `stepping_parameters<T,
+/// S>` and `pack_for_stepping(p, packed)`, what one stream carries from step to step,
+/// `carried<T, S>` (zeros to start), and `step(packed, carried, x, y)`, from the step's `S::last`
+/// inputs at `x` to its outputs at `y`.
+struct stepping_hook {
+    static constexpr std::string_view name = "stepping_hook";
+    template <class L, class S>
+    static constexpr bool works_for =
+        requires { typename L::template stepping_parameters<float, S>; typename L::template carried<float, S>; } &&
+        requires(const layer_parameters<L, float, S>& p, typename L::template stepping_parameters<float, S>& q,
+                 typename L::template carried<float, S>& c, const float* x, float* y) {
+            L::pack_for_stepping(p, q);
+            L::step(q, c, x, y);
+        };
+};
+
 // The hook of ONNX export (io/onnx_graph.hpp): what the layer is as nodes of an ONNX graph.
 
 /// The axis order of a value in an exported graph: metagrad's own, features last (`N x H x W x

@@ -22,7 +22,7 @@ typedef std::int32_t int_lanes __attribute__((vector_size(simd_bytes)));
 /// -87.3) or to infinity (x above 88.72). x is clamped to [-104, 89] first, past which e^x is 0 or
 /// infinity in float; NaN is kept as NaN. Within 1 ulp of the correctly rounded value, denormal
 /// results included (tests/eval/vector_math.cpp sweeps the whole range).
-inline simd<float> exp(simd<float> x) {
+[[gnu::always_inline]] inline simd<float> exp(simd<float> x) {
     const simd<float> hi = splat(89.0f), lo = splat(-104.0f);
     // NaN compares false, so it becomes `hi` here and is put back at the end: converting NaN to
     // an integer has no defined value.
@@ -57,7 +57,7 @@ inline simd<float> exp(simd<float> x) {
 /// error (2.1e-8 in real arithmetic; scripts/fit_tanh.py fits them); all are positive, so nothing
 /// cancels. Evaluated in float, the result is within 4 ulp of the correctly rounded tanh with
 /// fused multiply-adds, 6 without (SSE2), as tests/eval/vector_math.cpp checks on a sweep.
-inline simd<float> tanh(simd<float> x) {
+[[gnu::always_inline]] inline simd<float> tanh(simd<float> x) {
     const simd<float> hi = splat(9.02f), lo = splat(-9.02f);
     x = x > hi ? hi : x;
     x = x < lo ? lo : x;
@@ -81,7 +81,7 @@ inline simd<float> tanh(simd<float> x) {
 /// e = e^-|x| (in [0, 1], so it never overflows), 1 / (1 + e) for positive x and e / (1 + e)
 /// otherwise, as math::sigmoid does. Written as 1 / (1 + e^-x) throughout, the clamped e^-x of
 /// x < -88 would give 6e-39 for every such x where the true value falls to denormals and 0.
-inline simd<float> sigmoid(simd<float> x) {
+[[gnu::always_inline]] inline simd<float> sigmoid(simd<float> x) {
     const auto positive = x > 0;
     const simd<float> e = exp(positive ? -x : x);  // NaN stays NaN
     return (positive ? splat(1.0f) : e) / (1.0f + e);

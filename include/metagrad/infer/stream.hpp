@@ -9,8 +9,12 @@
 #include <utility>
 
 #include <boost/hana/at.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/tuple.hpp>
 
+#include "metagrad/core/activations.hpp"
 #include "metagrad/core/context.hpp"
+#include "metagrad/core/layer_io.hpp"
 #include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/network.hpp"
 #include "metagrad/core/shape.hpp"
@@ -58,15 +62,63 @@ struct step_network_of<network<In, Layers...>, std::index_sequence<I...>> {
 };
 }  // namespace detail
 
+namespace detail {
+/// Whether a stream runs layer `L` through its stepping form (`stepping_hook`).
+template <class L, class S>
+concept steps_alone = declares_hook<L, stepping_hook>;
+
+/// What a stream keeps for layer `L` on step shape `S`: its parameters (packed for stepping where
+/// it steps alone) and, for each voice, what it carries (stepping) or its cache (otherwise: a
+/// layer whose streaming form carries its state in its cache, as in stateful training).
+template <class L, class T, class S, std::size_t Voices>
+struct stream_part {
+    layer_parameters<L, T, S> parameters{};
+    layer_state<L, T, S> state{};
+    layer_cache<L, T, S, 1> caches[Voices]{};
+
+    void load(const layer_parameters<L, T, S>& p, const layer_state<L, T, S>& s) {
+        parameters = p;
+        state = s;
+    }
+    template <class X, class Y>
+    void run(std::size_t voice, const X& x, Y& y) {
+        const pass_context<1, inference_mode> ctx{};
+        run_forward<L>(ctx, forward_io_for<L, T, S, S, inference_mode>{x, y, parameters, state, caches[voice]});
+    }
+};
+template <class L, class T, class S, std::size_t Voices>
+    requires steps_alone<L, S>
+struct stream_part<L, T, S, Voices> {
+    typename L::template stepping_parameters<T, S> parameters{};
+    typename L::template carried<T, S> caches[Voices]{};
+
+    void load(const layer_parameters<L, T, S>& p, const layer_state<L, T, S>&) { L::pack_for_stepping(p, parameters); }
+    template <class X, class Y>
+    void run(std::size_t voice, const X& x, Y& y) {
+        L::step(parameters, caches[voice], x.data.data(), y.data.data());
+    }
+};
+
+template <class Net, class T, std::size_t Voices, class Positions>
+struct stream_parts_of;
+template <class Net, class T, std::size_t Voices, std::size_t... I>
+struct stream_parts_of<Net, T, Voices, std::index_sequence<I...>> {
+    using type = boost::hana::tuple<
+        stream_part<typename Net::template layer_type<I>, T, typename Net::template shape_at<I>, Voices>...>;
+};
+}  // namespace detail
+
 /// `Net` (a network over sequences `shape<T, Features>`) run one time step at a time on `Voices`
 /// independent streams (channels, voices), in inference mode: each recurrent layer carries its
-/// hidden (and cell) state from call to call, voice by voice, in the stream's own buffers.
-/// Every buffer is a member, so after construction a call allocates nothing, locks nothing and
-/// makes no system call (tests/infer/stream.cpp counts allocations). Outputs equal `Net`'s on the
-/// whole sequence, step by step, to rounding. A stream of a large network belongs on the heap.
+/// hidden (and cell) state from call to call, voice by voice. A layer that declares
+/// `stepping_hook` (GRU, LSTM) runs one step from parameters packed for it, the others their
+/// ordinary forward pass on one step. Every buffer is a member, so after construction a call
+/// allocates nothing, locks nothing and makes no system call (tests/layers/sequences.cpp counts
+/// allocations). Outputs equal `Net`'s on the whole sequence, step by step, to rounding: the
+/// packed products sum in another order. A stream of a large network belongs on the heap.
 ///
 ///     metagrad::stream<net, float> s(p);
-///     for (float sample : input) out.push_back(s.step(metagrad::vector<float, 1>{sample})[0]);
+///     for (float sample : input) out.push_back(s.step({sample})[0]);
 template <class Net, class T = float, std::size_t Voices = 1>
 class stream {
     static_assert(Voices > 0, "metagrad::stream: at least one voice");
@@ -74,7 +126,7 @@ class stream {
     static_assert(step_network_of::checked);
 
 public:
-    /// The network over one time step, recurrent layers in their stateful form.
+    /// The network over one time step, layers in their streaming form.
     using step_network = typename step_network_of::type;
     static constexpr std::size_t voices = Voices;
     static constexpr std::size_t features = Net::input_shape::last;
@@ -86,46 +138,51 @@ public:
 
     explicit stream(const typename Net::template parameters<T>& p) { load(p); }
 
-    /// Takes `p` (after more training), keeping the carried state.
+    /// Takes `p` (after more training), keeping what the voices carry.
     void load(const typename Net::template parameters<T>& p) {
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            ((parameters_.template layer<I>() = p.template layer<I>(), parameters_.template state<I>() = p.template state<I>()), ...);
-        }(std::make_index_sequence<Net::depth>{});
+            (boost::hana::at_c<I>(parts_).load(p.template layer<I>(), p.template state<I>()), ...);
+        }(std::make_index_sequence<depth>{});
     }
 
     /// One time step of every voice: `x` holds voice 0's features, then voice 1's, ...; the
     /// result (valid until the next call) holds each voice's outputs likewise.
     const output_type& step(const input_type& x) {
-        std::copy(x.data.begin(), x.data.end(), trace_.input().data.begin());
-        run();
-        std::copy(trace_.output().data.begin(), trace_.output().data.end(), output_.data.begin());
+        run(x.data.data(), output_.data.data());
         return output_;
     }
 
     /// `steps` consecutive time steps: `in` holds `steps * Voices * features` values (step by
     /// step, each step voice by voice), `out` receives `steps * Voices * outputs`.
     void process(const T* in, T* out, std::size_t steps) {
-        for (std::size_t t = 0; t < steps; ++t) {
-            std::copy(in + t * Voices * features, in + (t + 1) * Voices * features, trace_.input().data.begin());
-            run();
-            std::copy(trace_.output().data.begin(), trace_.output().data.end(), out + t * Voices * outputs);
-        }
+        for (std::size_t t = 0; t < steps; ++t) run(in + t * Voices * features, out + t * Voices * outputs);
     }
 
-    /// Starts every voice again from zero state (a new signal).
+    /// Starts every voice again from zeros (a new signal).
     void reset() {
-        using caches = decltype(trace_.caches);
-        static_assert(std::is_trivially_copyable_v<caches>);
-        std::memset(static_cast<void*>(&trace_.caches), 0, sizeof(caches));
+        boost::hana::for_each(parts_, [](auto& part) {
+            using caches = std::remove_cvref_t<decltype(part.caches)>;
+            static_assert(std::is_trivially_copyable_v<caches>);
+            std::memset(static_cast<void*>(&part.caches), 0, sizeof(caches));
+        });
     }
 
 private:
-    using step_input = std::conditional_t<Voices == 1, shape<1, features>, shape<Voices, 1, features>>;
+    static constexpr std::size_t depth = step_network::depth;
 
-    void run() { step_network::template forward_trace_into<inference_mode>(parameters_, trace_.input(), trace_); }
+    void run(const T* in, T* out) {
+        for (std::size_t v = 0; v < Voices; ++v) {
+            // Loops of constant bounds rather than std::copy, which calls memmove for one value.
+            for (std::size_t i = 0; i < features; ++i) activations_.input()[i] = in[v * features + i];
+            [&]<std::size_t... I>(std::index_sequence<I...>) {
+                (boost::hana::at_c<I>(parts_).run(v, activations_.template get<I>(), activations_.template get<I + 1>()), ...);
+            }(std::make_index_sequence<depth>{});
+            for (std::size_t i = 0; i < outputs; ++i) out[v * outputs + i] = activations_.output()[i];
+        }
+    }
 
-    typename step_network::template parameters<T> parameters_{};
-    typename step_network::template trace_for<T, step_input> trace_{};
+    typename detail::stream_parts_of<step_network, T, Voices, std::make_index_sequence<depth>>::type parts_{};
+    typename step_network::template activations_for<T, typename step_network::input_shape> activations_{};
     output_type output_{};
 };
 

@@ -5,7 +5,6 @@
 #include <string_view>
 
 #include "metagrad/layers/recurrent.hpp"
-#include "metagrad/math/tanh.hpp"
 
 namespace metagrad {
 
@@ -19,17 +18,19 @@ struct gru_cell {
     static constexpr std::string_view name = "gru";
     static constexpr std::size_t gates = 3, carried = 1, kept = 1;
 
-    // g: the step's input gates, replaced by r, z, n; h: h_prev, replaced by h.
+    // g: the step's input gates, replaced by r, z, n; h: h_prev, replaced by h. Each
+    // function runs over whole gates (r and z together), so that it runs a vector at a time.
     template <std::size_t H, class T>
     static constexpr void forward_step(T* g, const T* q, T* h, T*, T* kept_values) {
+        for (std::size_t j = 0; j < 2 * H; ++j) g[j] += q[j];
+        detail::sigmoid_in_place<2 * H>(g);
         for (std::size_t j = 0; j < H; ++j) {
-            const T r = math::sigmoid(g[j] + q[j]);
-            const T z = math::sigmoid(g[H + j] + q[H + j]);
-            const T n = math::tanh(g[2 * H + j] + r * q[2 * H + j]);
             kept_values[j] = q[2 * H + j];
-            g[j] = r;
-            g[H + j] = z;
-            g[2 * H + j] = n;
+            g[2 * H + j] += g[j] * q[2 * H + j];
+        }
+        detail::tanh_in_place<H>(g + 2 * H);
+        for (std::size_t j = 0; j < H; ++j) {
+            const T z = g[H + j], n = g[2 * H + j];
             h[j] = (T{1} - z) * n + z * h[j];
         }
     }

@@ -6,7 +6,6 @@
 #include <string_view>
 
 #include "metagrad/layers/recurrent.hpp"
-#include "metagrad/math/tanh.hpp"
 
 namespace metagrad {
 
@@ -21,23 +20,20 @@ struct lstm_cell {
     static constexpr std::string_view name = "lstm";
     static constexpr std::size_t gates = 4, carried = 2, kept = 2;
 
+    // Each function runs over whole gates (i and f together), so that it runs a vector at a time.
     template <std::size_t H, class T>
     static constexpr void forward_step(T* a, const T* q, T* h, T* c, T* kept_values) {
+        for (std::size_t j = 0; j < 4 * H; ++j) a[j] += q[j];
+        detail::sigmoid_in_place<2 * H>(a);
+        detail::tanh_in_place<H>(a + 2 * H);
+        detail::sigmoid_in_place<H>(a + 3 * H);
         for (std::size_t j = 0; j < H; ++j) {
-            const T i = math::sigmoid(a[j] + q[j]);
-            const T f = math::sigmoid(a[H + j] + q[H + j]);
-            const T g = math::tanh(a[2 * H + j] + q[2 * H + j]);
-            const T o = math::sigmoid(a[3 * H + j] + q[3 * H + j]);
             kept_values[j] = c[j];
-            c[j] = f * c[j] + i * g;
-            const T tanh_c = math::tanh(c[j]);
-            kept_values[H + j] = tanh_c;
-            a[j] = i;
-            a[H + j] = f;
-            a[2 * H + j] = g;
-            a[3 * H + j] = o;
-            h[j] = o * tanh_c;
+            c[j] = a[H + j] * c[j] + a[j] * a[2 * H + j];
+            kept_values[H + j] = c[j];
         }
+        detail::tanh_in_place<H>(kept_values + H);
+        for (std::size_t j = 0; j < H; ++j) h[j] = a[3 * H + j] * kept_values[H + j];
     }
 
     // From dl/dh and dl/dc: the gradients at the gates (the same on both sides), dl/dc_prev in

@@ -17,18 +17,12 @@
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/core/transpose.hpp"
 #include "metagrad/eval/assign.hpp"
+#include "metagrad/eval/matmul_kernel.hpp"
+#include "metagrad/eval/vector_math.hpp"
+#include "metagrad/math/tanh.hpp"
+#include "metagrad/layers/sequence_options.hpp"
 
 namespace metagrad {
-
-/// Option of a recurrent layer: give the last time step's hidden state (shape `<Hidden>`)
-/// instead of every step's (`<T, Hidden>`, PyTorch's default).
-struct last_step {};
-/// Option of a recurrent layer (Keras's `stateful`): each call starts from the state the
-/// previous call of the same workspace (or stream) ended with, sequence by sequence, instead of
-/// from zeros: truncated back-propagation through time over consecutive chunks, and streaming.
-/// The gradient stops at the chunk's start. `reset_carried_state(workspace)` (train/workspace.hpp)
-/// and `stream::reset` start again from zeros.
-struct stateful {};
 
 /// A recurrent layer's parameters, named as PyTorch's `nn.GRU` / `nn.LSTM` name those of their
 /// first layer, so that a state dict loads as it is: `weight_ih_l0` (Gates*Hidden x Features),
@@ -48,6 +42,37 @@ struct recurrent_parameters {
 };
 
 namespace detail {
+/// `f` in place on `N` values of a recurrent cell's gates: in float at run time a vector at a
+/// time, the last part vector padded with zeros (a gate is often shorter than a vector: 8 units
+/// against 16 lanes), otherwise the scalar `f` (constant evaluation, double).
+template <std::size_t N, class T, class VectorF, class ScalarF>
+constexpr void gates_in_place(T* v, VectorF vector_f, ScalarF scalar_f) {
+    if constexpr (std::is_same_v<T, float>) {
+        if (!std::is_constant_evaluated()) {
+            constexpr std::size_t w = eval::lanes<T>, whole = N - N % w;
+            for (std::size_t i = 0; i < whole; i += w) eval::store(v + i, vector_f(eval::load(v + i)));
+            if constexpr (whole < N) {
+                T part[w] = {};
+                for (std::size_t i = whole; i < N; ++i) part[i - whole] = v[i];
+                eval::store(part, vector_f(eval::load(part)));
+                for (std::size_t i = whole; i < N; ++i) v[i] = part[i - whole];
+            }
+            return;
+        }
+    }
+    for (std::size_t i = 0; i < N; ++i) v[i] = scalar_f(v[i]);
+}
+/// The logistic function and tanh on gates (eval/vector_math.hpp's, within 2 and 6 ulp, at run
+/// time in float; math::'s otherwise), as element-wise layers choose.
+template <std::size_t N, class T>
+constexpr void sigmoid_in_place(T* v) {
+    gates_in_place<N>(v, [](auto x) { return eval::sigmoid(x); }, [](T x) { return math::sigmoid(x); });
+}
+template <std::size_t N, class T>
+constexpr void tanh_in_place(T* v) {
+    gates_in_place<N>(v, [](auto x) { return eval::tanh(x); }, [](T x) { return math::tanh(x); });
+}
+
 template <class Option, class... Options>
 inline constexpr bool has_option = (std::is_same_v<Option, Options> || ...);
 
@@ -85,7 +110,7 @@ struct recurrent {
 
     /// The same layer carrying its state between calls: what a stream runs (infer/stream.hpp).
     using streaming_form = std::conditional_t<carries_state, recurrent, recurrent<Cell, Hidden, Options..., stateful>>;
-    using provides = hooks<recurrent, streams_hook>;
+    using provides = hooks<recurrent, streams_hook, stepping_hook>;
 
     /// A sequence: time steps by features.
     template <class S>
@@ -132,6 +157,47 @@ struct recurrent {
         tensor<T, shape<B, Hidden>> dl_dh_through_gates{};
         tensor<T, shape<B, Cell::carried == 2 ? Hidden : 1>> dl_dc{};
     };
+
+    /// A stream's parameters (infer/stream.hpp): both weight matrices input-major, so that one
+    /// step's products broadcast each input over rows of weights with no sums across lanes, and
+    /// their rows padded with zeros to whole vectors (24 gate values fill two vectors of 16).
+    template <class T>
+    static constexpr std::size_t padded_width = (Cell::gates * Hidden + eval::lanes<T> - 1) / eval::lanes<T> * eval::lanes<T>;
+    template <class T, class S>
+    struct stepping_parameters {
+        matrix<T, S::last, padded_width<T>> input_weights{};
+        matrix<T, Hidden, padded_width<T>> hidden_weights{};
+        vector<T, padded_width<T>> input_bias{};
+        vector<T, padded_width<T>> hidden_bias{};
+    };
+    /// What one stream carries from step to step: h, and the LSTM's c.
+    template <class T, class S>
+    struct carried {
+        vector<T, Hidden> h{};
+        vector<T, Cell::carried == 2 ? Hidden : 1> c{};
+    };
+    template <class T, class S>
+    static void pack_for_stepping(const recurrent_parameters<T, S::last, Hidden, Cell::gates>& p, stepping_parameters<T, S>& q) {
+        constexpr std::size_t width = Cell::gates * Hidden, padded = padded_width<T>;
+        q = {};
+        for (std::size_t j = 0; j < width; ++j) {
+            for (std::size_t f = 0; f < S::last; ++f) q.input_weights[f * padded + j] = p.weight_ih_l0[j * S::last + f];
+            for (std::size_t k = 0; k < Hidden; ++k) q.hidden_weights[k * padded + j] = p.weight_hh_l0[j * Hidden + k];
+            q.input_bias[j] = p.bias_ih_l0[j];
+            q.hidden_bias[j] = p.bias_hh_l0[j];
+        }
+    }
+    /// One step of one stream: the same maths as a pass over a sequence, the sums in another order.
+    template <class T, class S>
+    static void step(const stepping_parameters<T, S>& q, carried<T, S>& state, const T* x, T* y) {
+        constexpr std::size_t padded = padded_width<T>;
+        alignas(64) T g[padded], r[padded], kept[Cell::kept * Hidden];
+        eval::lone_row_kernel<S::last, padded>(g, x, q.input_weights.data.data(), eval::add_column_bias<T>{q.input_bias.data.data()});
+        eval::lone_row_kernel<Hidden, padded>(r, state.h.data.data(), q.hidden_weights.data.data(),
+                                              eval::add_column_bias<T>{q.hidden_bias.data.data()});
+        Cell::template forward_step<Hidden>(g, r, state.h.data.data(), state.c.data.data(), kept);
+        for (std::size_t j = 0; j < Hidden; ++j) y[j] = state.h[j];
+    }
 
     template <class Ctx, pass_io IO>
     static constexpr void forward(const Ctx&, const IO& io) {

@@ -1,4 +1,4 @@
-// metagrad::clip_by_global_norm: an optimizer that scales the gradients down to a largest global L2 norm, then steps another.
+// metagrad::clip_by_global_norm: another optimizer's step on gradients scaled to a largest global L2 norm.
 #pragma once
 
 #include <array>
@@ -157,7 +157,11 @@ struct clip_by_global_norm : Optimizer {
     using value_type = typename detail::optimizer_value<Optimizer>::type;
     static constexpr std::string_view name{detail::clipped_name<Optimizer>.data(), detail::clipped_name<Optimizer>.size()};
     // copies of the parameters it keeps: the wrapped optimizer's, and the scaled gradients
-    static constexpr std::size_t state_copies = Optimizer::state_copies + (detail::linear_in_gradient<Optimizer> ? 0 : 1);
+    static constexpr std::size_t state_copies = [] {
+        std::size_t copies = detail::linear_in_gradient<Optimizer> ? 0 : 1;
+        if constexpr (requires { Optimizer::state_copies; }) copies += Optimizer::state_copies;
+        return copies;
+    }();
 
     value_type max_norm = value_type(1);
     double last_norm = 0;  // the norm the last step measured, before clipping

@@ -1,0 +1,114 @@
+// W6 (issue 14): one sample at a time through a recurrent model, as a real-time audio plug-in runs
+// it: a GRU or an LSTM of 8, 16, 32 and 64 units over one input, then a dense layer to one
+// output. metagrad's `stream` against the same model written by hand with Eigen's fixed-size
+// matrices (benchmarks/stream_eigen.hpp), in the same binary and run. Each iteration streams a
+// block of 480 samples (10 ms at 48 kHz); every output is summed into a value the benchmark
+// keeps, so no step can be left out. Reported per sample (time per iteration / 480).
+//   build/bench/benchmarks/stream_time      (bash benchmarks/run.sh runs it)
+#include <cmath>
+#include <cstddef>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "metagrad/metagrad.hpp"
+#include "stream_eigen.hpp"
+
+namespace mg = metagrad;
+
+namespace {
+constexpr std::size_t block = 480;
+
+template <template <std::size_t, class...> class Layer, std::size_t H>
+using model = mg::sequential<mg::input<block, 1>, Layer<H>, mg::per_step<mg::dense<1>>>;
+
+std::vector<float> test_signal() {
+    std::vector<float> x(block);
+    for (std::size_t n = 0; n < block; ++n) x[n] = 0.5f * static_cast<float>(std::sin(0.05 * static_cast<double>(n)) + std::sin(0.31 * static_cast<double>(n)));
+    return x;
+}
+
+template <class Net>
+typename Net::template parameters<float> parameters_of() {
+    typename Net::template parameters<float> p;
+    mg::random_generator g(7);
+    mg::initialize(p, mg::glorot_uniform{}, g);
+    mg::for_each_tensor([&](auto& w) {
+        for (auto& v : w) v += g.uniform<float>(-0.05f, 0.05f);  // biases too, so that no term is zero
+    }, p);
+    return p;
+}
+
+template <template <std::size_t, class...> class Layer, std::size_t H>
+void w6_metagrad(benchmark::State& state) {
+    using net = model<Layer, H>;
+    const auto p = parameters_of<net>();
+    auto s = std::make_unique<mg::stream<net, float>>(p);
+    const std::vector<float> x = test_signal();
+    std::vector<float> y(block);
+    float kept = 0;
+    for (auto _ : state) {
+        s->process(x.data(), y.data(), block);
+        for (const float v : y) kept += v;
+        benchmark::DoNotOptimize(kept);
+    }
+    state.counters["ns_per_sample"] =
+        benchmark::Counter(static_cast<double>(block), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+    state.counters["x_real_time_48k"] =
+        benchmark::Counter(static_cast<double>(block) / 48000.0, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <template <std::size_t, class...> class Layer, std::size_t H>
+void w6_eigen(benchmark::State& state) {
+    using net = model<Layer, H>;
+    const auto p = parameters_of<net>();
+    constexpr int gates = static_cast<int>(Layer<H>::gates);
+    auto peer = std::make_unique<stream_peers::eigen_recurrent<gates, static_cast<int>(H)>>();
+    peer->load(p.template layer<1>(), p.template layer<2>());
+    const std::vector<float> x = test_signal();
+    // Both compute the same model: check before timing.
+    {
+        auto s = std::make_unique<mg::stream<net, float>>(p);
+        std::vector<float> y(block);
+        s->process(x.data(), y.data(), block);
+        for (std::size_t n = 0; n < block; ++n)
+            if (std::abs(peer->step(x[n]) - y[n]) > 1e-4f) {
+                std::cerr << "W6: the Eigen peer and metagrad disagree at sample " << n << "\n";
+                std::exit(1);
+            }
+        peer->h.setZero();
+        peer->c.setZero();
+    }
+    float kept = 0;
+    for (auto _ : state) {
+        for (std::size_t n = 0; n < block; ++n) kept += peer->step(x[n]);
+        benchmark::DoNotOptimize(kept);
+    }
+    state.counters["ns_per_sample"] =
+        benchmark::Counter(static_cast<double>(block), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+    state.counters["x_real_time_48k"] =
+        benchmark::Counter(static_cast<double>(block) / 48000.0, benchmark::Counter::kIsIterationInvariantRate);
+}
+}  // namespace
+
+BENCHMARK(w6_metagrad<mg::gru, 8>)->Name("w6_gru8_metagrad");
+BENCHMARK(w6_eigen<mg::gru, 8>)->Name("w6_gru8_eigen");
+BENCHMARK(w6_metagrad<mg::gru, 16>)->Name("w6_gru16_metagrad");
+BENCHMARK(w6_eigen<mg::gru, 16>)->Name("w6_gru16_eigen");
+BENCHMARK(w6_metagrad<mg::gru, 32>)->Name("w6_gru32_metagrad");
+BENCHMARK(w6_eigen<mg::gru, 32>)->Name("w6_gru32_eigen");
+BENCHMARK(w6_metagrad<mg::gru, 64>)->Name("w6_gru64_metagrad");
+BENCHMARK(w6_eigen<mg::gru, 64>)->Name("w6_gru64_eigen");
+BENCHMARK(w6_metagrad<mg::lstm, 8>)->Name("w6_lstm8_metagrad");
+BENCHMARK(w6_eigen<mg::lstm, 8>)->Name("w6_lstm8_eigen");
+BENCHMARK(w6_metagrad<mg::lstm, 16>)->Name("w6_lstm16_metagrad");
+BENCHMARK(w6_eigen<mg::lstm, 16>)->Name("w6_lstm16_eigen");
+BENCHMARK(w6_metagrad<mg::lstm, 32>)->Name("w6_lstm32_metagrad");
+BENCHMARK(w6_eigen<mg::lstm, 32>)->Name("w6_lstm32_eigen");
+BENCHMARK(w6_metagrad<mg::lstm, 64>)->Name("w6_lstm64_metagrad");
+BENCHMARK(w6_eigen<mg::lstm, 64>)->Name("w6_lstm64_eigen");
+
+BENCHMARK_MAIN();
