@@ -11,7 +11,8 @@
 // and the real-time factor at 48 kHz for one stream and for 16 streams at once. Exits 1 if the
 // ESR is not below 0.01.
 //
-//   sequence [--epochs N] [--seed S]
+//   sequence [--epochs N] [--seed S] [--timed-seconds N]   (seconds of audio streamed for the timing, 10)
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -81,6 +82,7 @@ std::vector<float> make_signal(std::size_t samples, mg::random_generator& g) {
 int main(int argc, char** argv) {
     std::size_t epochs = 30;
     std::uint64_t seed = 1;
+    std::size_t timed_seconds = 10;
     try {
         for (int i = 1; i < argc; ++i) {
             const std::string option = argv[i];
@@ -89,8 +91,10 @@ int main(int argc, char** argv) {
                 epochs = whole_number("sequence", option, argv[++i]);
             else if (option == "--seed")
                 seed = whole_number("sequence", option, argv[++i]);
+            else if (option == "--timed-seconds")
+                timed_seconds = whole_number("sequence", option, argv[++i]);
             else
-                throw std::invalid_argument("unknown option " + option + " (options: --epochs N --seed S)");
+                throw std::invalid_argument("unknown option " + option + " (options: --epochs N --seed S --timed-seconds N)");
         }
         if (epochs == 0) throw std::invalid_argument("--epochs must be at least 1");
     } catch (const std::exception& e) {
@@ -156,7 +160,7 @@ int main(int argc, char** argv) {
         std::vector<float> in(block * voices), out(block * voices);
         for (std::size_t i = 0; i < in.size(); ++i) in[i] = dry[i % dry.size()];
         double checksum = 0;
-        const std::size_t blocks = 1000;  // 10 s of audio
+        const std::size_t blocks = std::max<std::size_t>(1, timed_seconds * 100);
         const auto begin = std::chrono::steady_clock::now();
         for (std::size_t b = 0; b < blocks; ++b) {
             s.process(in.data(), out.data(), block);

@@ -36,6 +36,7 @@
 // layers: one per header
 #include "metagrad/layers/activation.hpp"
 #include "metagrad/layers/batch_norm.hpp"
+#include "metagrad/layers/causal_conv1d.hpp"
 #include "metagrad/layers/convolution.hpp"
 #include "metagrad/layers/dense.hpp"
 #include "metagrad/layers/dropout.hpp"

@@ -2,7 +2,8 @@
 // (laws_sequences.cpp) cannot say: GRU and LSTM equal PyTorch's (tests/fixtures/make_fixtures.py:
 // outputs over 1,000 steps in float32, gradients through time in float64); a stateful layer run
 // chunk by chunk equals the whole sequence run at once; a stream, one step at a time and voice by
-// voice, equals the network on the whole sequence and allocates nothing after construction.
+// voice, equals the network on the whole sequence and allocates nothing after construction. The same
+// for causal_conv1d: a dilated stack against PyTorch's, stateful chunks, a stream.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -194,6 +195,132 @@ BOOST_AUTO_TEST_CASE(a_stream_allocates_nothing_after_construction) {
     // The counter does see allocations (so the equality above means something).
     auto probe = std::make_unique<int>(1);
     BOOST_TEST(allocations == before + 1);
+}
+
+// PyTorch's causal convolution stack (tests/fixtures/make_fixtures.py, causal_conv_reference):
+// kernel 3, dilations 1, 2 and 4, channels 1 -> 8 -> 8 -> 1 with tanh between, over 1,000 steps.
+template <std::size_t Steps>
+using causal_stack = mg::network<mg::shape<Steps, 1>, mg::causal_conv1d<8, mg::kernel<3>, mg::dilation<1>>, mg::tanh_layer,
+                                 mg::causal_conv1d<8, mg::kernel<3>, mg::dilation<2>>, mg::tanh_layer,
+                                 mg::causal_conv1d<1, mg::dilation<4>, mg::kernel<3>>>;
+
+BOOST_AUTO_TEST_CASE(a_pytorch_causal_convolution_stack_gives_pytorchs_outputs_over_1000_steps) {
+    using net = causal_stack<steps>;
+    auto p = std::make_unique<net::parameters<float>>();
+    mg::load_parameters(METAGRAD_FIXTURES "/torch_causal_conv.safetensors", *p);
+    const auto io = mg::safetensors_file::read(METAGRAD_FIXTURES "/torch_causal_conv_io.safetensors");
+    const auto x = fixture<float, mg::shape<2, steps, 1>>(io, "x");
+    const auto want = fixture<float, mg::shape<2, steps, 1>>(io, "y");
+    check_close(net::forward(*p, x), want, 1e-5f, "causal convolutions over 1,000 steps");
+
+    // One step at a time, the two sequences as two voices: the past inputs in each layer's ring.
+    auto s = std::make_unique<mg::stream<net, float, 2>>(*p);
+    mg::tensor<float, mg::shape<steps, 2>> interleaved, out, expected;
+    for (std::size_t t = 0; t < steps; ++t)
+        for (std::size_t v = 0; v < 2; ++v) interleaved[t * 2 + v] = x[v * steps + t], expected[t * 2 + v] = want[v * steps + t];
+    s->process(interleaved.data.data(), out.data.data(), steps);
+    check_close(out, expected, 1e-5f, "causal convolutions streamed as two voices");
+}
+
+// A stateful causal convolution stack over chunks of `Chunk` steps (shorter than a layer's
+// history, as long, longer), in one workspace, against the same stack over all 12 steps.
+template <std::size_t Chunk>
+void check_causal_chunks_equal_the_whole() {
+    using whole = mg::network<mg::shape<12, 2>, mg::causal_conv1d<3, mg::kernel<3>, mg::dilation<2>>, mg::tanh_layer,
+                              mg::causal_conv1d<2, mg::kernel<2>, mg::dilation<3>>>;
+    using chunked = mg::network<mg::shape<Chunk, 2>, mg::causal_conv1d<3, mg::kernel<3>, mg::dilation<2>, mg::stateful>, mg::tanh_layer,
+                                mg::causal_conv1d<2, mg::stateful, mg::kernel<2>, mg::dilation<3>>>;
+    const auto p = random_parameters<whole, double>();
+    typename chunked::template parameters<double> q;
+    q.template layer<0>() = p.template layer<0>();
+    q.template layer<2>() = p.template layer<2>();
+    const auto x = random_tensor<double, mg::shape<3, 12, 2>>();
+    const auto y = whole::forward(p, x);
+    mg::workspace<chunked, double, mg::shape<3, Chunk, 2>> ws;
+    for (int pass = 0; pass < 2; ++pass) {
+        for (std::size_t chunk = 0; chunk < 12 / Chunk; ++chunk) {
+            mg::tensor<double, mg::shape<3, Chunk, 2>> part;
+            for (std::size_t b = 0; b < 3; ++b) std::copy_n(&x[(b * 12 + chunk * Chunk) * 2], Chunk * 2, &part[b * Chunk * 2]);
+            chunked::forward_trace_into(q, part, ws.trace);
+            for (std::size_t b = 0; b < 3; ++b)
+                for (std::size_t i = 0; i < Chunk * 2; ++i)
+                    BOOST_TEST(std::abs(ws.trace.output()[b * Chunk * 2 + i] - y[(b * 12 + chunk * Chunk) * 2 + i]) < 1e-13,
+                               "chunks of " << Chunk << ", chunk " << chunk << ", sequence " << b << ", value " << i);
+        }
+        mg::reset_carried_state(ws);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_stateful_causal_convolution_over_chunks_equals_the_whole_sequence) {
+    check_causal_chunks_equal_the_whole<1>();
+    check_causal_chunks_equal_the_whole<2>();
+    check_causal_chunks_equal_the_whole<3>();
+    check_causal_chunks_equal_the_whole<4>();
+    check_causal_chunks_equal_the_whole<6>();
+}
+
+// In a stateful chunk the gradient stops at the chunk's start: the carried inputs are constants.
+// So the second chunk's gradients equal those of the whole sequence's second half when the first
+// half's inputs are held fixed, which finite differences on the second chunk's input check.
+BOOST_AUTO_TEST_CASE(a_stateful_causal_convolutions_gradient_stops_at_the_chunks_start) {
+    using layer = mg::causal_conv1d<3, mg::kernel<3>, mg::dilation<2>, mg::stateful>;
+    using chunked = mg::network<mg::shape<3, 2>, layer>;
+    const auto p = random_parameters<chunked, double>();
+    const auto first = random_tensor<double, mg::shape<2, 3, 2>>(), second = random_tensor<double, mg::shape<2, 3, 2>>();
+    const auto w = random_tensor<double, mg::shape<2, 3, 3>>();
+    mg::workspace<chunked, double, mg::shape<2, 3, 2>> ws;
+    chunked::forward_trace_into(p, first, ws.trace);
+    const auto carried = ws.trace;  // the state after the first chunk
+    chunked::forward_trace_into(p, second, ws.trace);
+    const auto g = chunked::backward(p, ws.trace, w);
+    // <y(second), w> with the first chunk's inputs carried, as a function of the second's input and the weights.
+    const auto value = [&](const auto& q, const auto& x) {
+        auto trace = carried;
+        chunked::forward_trace_into(q, x, trace);
+        return mg::dot(trace.output(), w);
+    };
+    const double h = 1e-6;
+    for (std::size_t i = 0; i < second.size; ++i) {
+        auto up = second, down = second;
+        up[i] += h, down[i] -= h;
+        BOOST_TEST(std::abs((value(p, up) - value(p, down)) / (2 * h) - g.activations.input()[i]) < 1e-8, "dl/dx " << i);
+    }
+    for (std::size_t i = 0; i < p.layer<0>().weight.size; ++i) {
+        auto up = p, down = p;
+        up.layer<0>().weight[i] += h, down.layer<0>().weight[i] -= h;
+        BOOST_TEST(std::abs((value(up, second) - value(down, second)) / (2 * h) - g.parameters.layer<0>().weight[i]) < 1e-8,
+                   "dl/dweight " << i);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_causal_convolution_stream_equals_the_whole_sequence_and_allocates_nothing) {
+    constexpr std::size_t length = 64;
+    using net = causal_stack<length>;
+    const auto p = random_parameters<net, float>();
+    const auto x = random_tensor<float, mg::shape<3, length, 1>>();
+    const auto y = net::forward(p, x);
+    auto one = std::make_unique<mg::stream<net, float>>(p);
+    auto three = std::make_unique<mg::stream<net, float, 3>>(p);
+    mg::tensor<float, mg::shape<length, 1>> streamed, first;
+    mg::tensor<float, mg::shape<length, 3>> interleaved, out, expected;
+    for (std::size_t t = 0; t < length; ++t)
+        for (std::size_t v = 0; v < 3; ++v) interleaved[t * 3 + v] = x[v * length + t], expected[t * 3 + v] = y[v * length + t];
+    std::copy_n(y.data.begin(), length, first.data.begin());
+    // Twice: after the resets, the second pass starts again from zeros.
+    for (int pass = 0; pass < 2; ++pass) {
+        const std::size_t before = allocations;
+        for (std::size_t t = 0; t < length; ++t) {
+            mg::stream<net, float>::input_type xt;
+            xt[0] = x[t];
+            streamed[t] = one->step(xt)[0];
+        }
+        three->process(interleaved.data.data(), out.data.data(), length);
+        one->reset();
+        three->reset();
+        BOOST_TEST(allocations == before);
+        check_close(streamed, first, 1e-5f, "one voice streamed");
+        check_close(out, expected, 1e-5f, "three voices streamed");
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

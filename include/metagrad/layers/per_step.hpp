@@ -1,11 +1,14 @@
 // metagrad::per_step: a layer made for vectors, applied to each time step of a sequence.
 #pragma once
 
+#include <cstddef>
 #include <string_view>
+#include <type_traits>
 
 #include "metagrad/core/layer_traits.hpp"
 #include "metagrad/core/network_shapes.hpp"
 #include "metagrad/core/shape.hpp"
+#include "metagrad/core/tensor.hpp"
 
 namespace metagrad {
 
@@ -20,7 +23,29 @@ struct per_step : Layer {
     static constexpr std::string_view name = layer_name<Layer>;
     template <class S>
     static constexpr bool accepts = S::rank == 2 && detail::layer_works<Layer, shape<S::last>>;
-    using provides = hooks<per_step, streams_hook>;
+    using provides = std::conditional_t<declares_hook<Layer, packing_hook>, hooks<per_step, streams_hook, stepping_hook>,
+                                        hooks<per_step, streams_hook>>;
+
+    /// In a stream (infer/stream.hpp), one step is one vector through `Layer`'s own packed form
+    /// (the predictor's: input-major weights where a row of outputs fills vectors).
+    template <class T, class S>
+    using stepping_parameters = typename Layer::template packed_parameters<T, shape<S::last>>;
+    template <class T, class S>
+    struct carried {};
+    template <class P, class Q>
+    static void pack_for_stepping(const P& p, Q& q) {
+        Layer::pack(p, q);
+    }
+    template <class T, class S>
+    static void step(const stepping_parameters<T, S>& q, carried<T, S>&, const T* x, T* y) {
+        using in = shape<S::last>;
+        using out = typename Layer::template output_shape<in>;
+        tensor<T, in> a;
+        tensor<T, out> b;
+        for (std::size_t i = 0; i < in::size; ++i) a[i] = x[i];
+        Layer::packed_forward_into(q, a, b);
+        for (std::size_t i = 0; i < out::size; ++i) y[i] = b[i];
+    }
 };
 
 }  // namespace metagrad
