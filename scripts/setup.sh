@@ -8,11 +8,13 @@
 # brings about 140 MB to download, 600 MB installed), python3-onnx for the ONNX export's tests
 # (python/metagrad_onnx.py: every exported model is checked with onnx.checker), OpenMPI
 # (libopenmpi-dev, openmpi-bin) for the data-parallel tests on 1, 2 and 4 processes
-# (include/metagrad/dist/mpi.hpp), and pkg-config for the test of metagrad.pc; with --benchmarks
-# what benchmarks/run.sh compares against.
+# (include/metagrad/dist/mpi.hpp), pkg-config for the test of metagrad.pc, and nlohmann-json3-dev
+# for the reader of RTNeural's JSON model files (include/metagrad/io/rtneural_json.hpp, opt-in: the
+# only header that needs a JSON library, and one well tested beats a parser of our own); with
+# --benchmarks what benchmarks/run.sh compares against.
 set -euo pipefail
 packages=(g++ make cmake libboost-dev zlib1g-dev dataset-fashion-mnist)
-if [ "${1:-}" = "--tests" ]; then packages+=(libboost-test-dev clang libclang-rt-14-dev python3-sklearn python3-numpy python3-torch python3-onnx libopenmpi-dev openmpi-bin pkg-config); fi
+if [ "${1:-}" = "--tests" ]; then packages+=(libboost-test-dev clang libclang-rt-14-dev python3-sklearn python3-numpy python3-torch python3-onnx libopenmpi-dev openmpi-bin pkg-config nlohmann-json3-dev); fi
 # The run-time benchmarks' baselines: Google Benchmark, Eigen, libtorch, oneDNN and PyTorch, and an
 # optimized BLAS for the latter two (Debian's default libblas is the reference one).
 if [ "${1:-}" = "--benchmarks" ]; then
