@@ -63,4 +63,57 @@ struct eigen_recurrent {
     }
 };
 
+/// A causal convolution of kernel K and dilation D from C to Out channels, its past inputs in a
+/// ring of columns, each tap's weights an `Out x C` matrix.
+template <int C, int Out, int K, int D>
+struct eigen_causal_conv {
+    static constexpr int ring = (K - 1) * D + 1;
+    Eigen::Matrix<float, Out, C> taps[K];
+    Eigen::Matrix<float, Out, 1> bias;
+    Eigen::Matrix<float, C, ring> past = Eigen::Matrix<float, C, ring>::Zero();
+    int newest = 0;
+
+    // From metagrad's weight (Out x K x C, row-major) and bias.
+    template <class P>
+    void load(const P& p) {
+        for (int k = 0; k < K; ++k)
+            for (int o = 0; o < Out; ++o)
+                for (int c = 0; c < C; ++c) taps[k](o, c) = p.weight[(o * K + k) * C + c];
+        bias = from_row_major<Out, 1>(p.bias.data.data());
+    }
+    void reset() {
+        past.setZero();
+        newest = 0;
+    }
+    Eigen::Matrix<float, Out, 1> step(const Eigen::Matrix<float, C, 1>& x) {
+        newest = newest + 1 == ring ? 0 : newest + 1;
+        past.col(newest) = x;
+        Eigen::Matrix<float, Out, 1> y = bias;
+        for (int k = 0; k < K; ++k) {
+            int at = newest - (K - 1 - k) * D;
+            if (at < 0) at += ring;
+            y.noalias() += taps[k] * past.col(at);
+        }
+        return y;
+    }
+};
+
+/// W6's convolution stack: 1 -> 8 -> 8 -> 1 channels, kernel 3, dilations 1, 2, 4, tanh between.
+struct eigen_conv_stack {
+    eigen_causal_conv<1, 8, 3, 1> first;
+    eigen_causal_conv<8, 8, 3, 2> second;
+    eigen_causal_conv<8, 1, 3, 4> third;
+
+    void reset() {
+        first.reset();
+        second.reset();
+        third.reset();
+    }
+    float step(float x) {
+        const Eigen::Matrix<float, 8, 1> a = first.step(Eigen::Matrix<float, 1, 1>::Constant(x)).array().tanh().matrix();
+        const Eigen::Matrix<float, 8, 1> b = second.step(a).array().tanh().matrix();
+        return third.step(b)(0);
+    }
+};
+
 }  // namespace stream_peers

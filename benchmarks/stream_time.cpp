@@ -1,6 +1,7 @@
 // W6 (issue 14): one sample at a time through a recurrent model, as a real-time audio plug-in runs
 // it: a GRU or an LSTM of 8, 16, 32 and 64 units over one input, then a dense layer to one
-// output. metagrad's `stream` against the same model written by hand with Eigen's fixed-size
+// output; and a stack of three causal convolutions (1 -> 8 -> 8 -> 1 channels, kernel 3,
+// dilations 1, 2, 4, tanh between). metagrad's `stream` against the same model written by hand with Eigen's fixed-size
 // matrices (benchmarks/stream_eigen.hpp), in the same binary and run. Each iteration streams a
 // block of 480 samples (10 ms at 48 kHz); every output is summed into a value the benchmark
 // keeps, so no step can be left out. Reported per sample (time per iteration / 480).
@@ -92,8 +93,59 @@ void w6_eigen(benchmark::State& state) {
     state.counters["x_real_time_48k"] =
         benchmark::Counter(static_cast<double>(block) / 48000.0, benchmark::Counter::kIsIterationInvariantRate);
 }
+using conv_stack = mg::sequential<mg::input<block, 1>, mg::causal_conv1d<8, mg::kernel<3>>, mg::tanh_layer,
+                                  mg::causal_conv1d<8, mg::kernel<3>, mg::dilation<2>>, mg::tanh_layer,
+                                  mg::causal_conv1d<1, mg::kernel<3>, mg::dilation<4>>>;
+
+void w6_conv_metagrad(benchmark::State& state) {
+    const auto p = parameters_of<conv_stack>();
+    auto s = std::make_unique<mg::stream<conv_stack, float>>(p);
+    const std::vector<float> x = test_signal();
+    std::vector<float> y(block);
+    float kept = 0;
+    for (auto _ : state) {
+        s->process(x.data(), y.data(), block);
+        for (const float v : y) kept += v;
+        benchmark::DoNotOptimize(kept);
+    }
+    state.counters["ns_per_sample"] =
+        benchmark::Counter(static_cast<double>(block), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+    state.counters["x_real_time_48k"] =
+        benchmark::Counter(static_cast<double>(block) / 48000.0, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void w6_conv_eigen(benchmark::State& state) {
+    const auto p = parameters_of<conv_stack>();
+    auto peer = std::make_unique<stream_peers::eigen_conv_stack>();
+    peer->first.load(p.layer<1>());
+    peer->second.load(p.layer<3>());
+    peer->third.load(p.layer<5>());
+    const std::vector<float> x = test_signal();
+    {
+        auto s = std::make_unique<mg::stream<conv_stack, float>>(p);
+        std::vector<float> y(block);
+        s->process(x.data(), y.data(), block);
+        for (std::size_t n = 0; n < block; ++n)
+            if (std::abs(peer->step(x[n]) - y[n]) > 1e-4f) {
+                std::cerr << "W6: the Eigen convolution peer and metagrad disagree at sample " << n << "\n";
+                std::exit(1);
+            }
+        peer->reset();
+    }
+    float kept = 0;
+    for (auto _ : state) {
+        for (std::size_t n = 0; n < block; ++n) kept += peer->step(x[n]);
+        benchmark::DoNotOptimize(kept);
+    }
+    state.counters["ns_per_sample"] =
+        benchmark::Counter(static_cast<double>(block), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+    state.counters["x_real_time_48k"] =
+        benchmark::Counter(static_cast<double>(block) / 48000.0, benchmark::Counter::kIsIterationInvariantRate);
+}
 }  // namespace
 
+BENCHMARK(w6_conv_metagrad)->Name("w6_conv3_metagrad");
+BENCHMARK(w6_conv_eigen)->Name("w6_conv3_eigen");
 BENCHMARK(w6_metagrad<mg::gru, 8>)->Name("w6_gru8_metagrad");
 BENCHMARK(w6_eigen<mg::gru, 8>)->Name("w6_gru8_eigen");
 BENCHMARK(w6_metagrad<mg::gru, 16>)->Name("w6_gru16_metagrad");

@@ -164,6 +164,58 @@ BOOST_AUTO_TEST_CASE(a_stateful_layer_over_chunks_equals_the_whole_sequence) {
     check_chunks_equal_the_whole<mg::lstm>();
 }
 
+// The gates' functions at run time in float (recurrent.hpp): tanh within 6 ulp of the correctly
+// rounded value, the logistic function (0.5 + 0.5 tanh(x / 2)) within 2e-7 of the true value,
+// on a sweep of the whole range that matters (beyond +-30 both have long reached their limits);
+// the widths a gate may have: whole vectors, a narrower vector, and a padded remainder.
+template <std::size_t N>
+void check_gates() {
+    double worst_sigmoid = 0, worst_tanh_ulps = 0;
+    for (float start = -30.0f; start < 30.0f; start += 0.000737f * N) {
+        float s[N], t[N];
+        for (std::size_t i = 0; i < N; ++i) s[i] = t[i] = start + 0.000737f * static_cast<float>(i);
+        mg::detail::sigmoid_in_place<N>(s);
+        mg::detail::tanh_in_place<N>(t);
+        for (std::size_t i = 0; i < N; ++i) {
+            const double x = start + 0.000737f * static_cast<float>(i);
+            worst_sigmoid = std::max(worst_sigmoid, std::abs(s[i] - 1 / (1 + std::exp(-x))));
+            const float exact = static_cast<float>(std::tanh(x));
+            const double ulp = std::nextafter(std::abs(exact), 2.0f) - std::abs(exact);
+            worst_tanh_ulps = std::max(worst_tanh_ulps, std::abs(t[i] - std::tanh(x)) / ulp);
+        }
+    }
+    BOOST_TEST(worst_sigmoid < 2e-7, "N = " << N << ": logistic off by " << worst_sigmoid);
+    BOOST_TEST(worst_tanh_ulps <= 6.5, "N = " << N << ": tanh off by " << worst_tanh_ulps << " ulp");
+}
+
+BOOST_AUTO_TEST_CASE(the_gates_functions_are_within_their_stated_error) {
+    check_gates<3>();
+    check_gates<8>();
+    check_gates<16>();
+    check_gates<24>();
+    check_gates<70>();
+}
+
+BOOST_AUTO_TEST_CASE(training_steps_are_the_same_on_one_and_two_threads) {
+    using net = mg::network<mg::shape<20, 3>, mg::gru<24>, mg::per_step<mg::dense<8>>, mg::tanh_layer, mg::lstm<16, mg::last_step>,
+                            mg::dense<2>>;
+    using batch = mg::shape<64, 20, 3>;
+    const auto start = random_parameters<net, float>();
+    const auto x = random_tensor<float, batch>();
+    const auto y = random_tensor<float, mg::shape<64, 2>>();
+    const auto train = [&](std::size_t threads) {
+        mg::set_thread_count(static_cast<unsigned>(threads), mg::thread_sharing::always);
+        auto p = std::make_unique<net::parameters<float>>(start);
+        auto ws = std::make_unique<mg::workspace<net, float, batch>>();
+        mg::adam<net, float> optimizer;
+        for (int step = 0; step < 3; ++step) mg::train_step(*p, x, y, mg::mse{}, optimizer, *ws);
+        mg::set_thread_count(1);
+        return p;
+    };
+    const auto one = train(1), two = train(2);
+    BOOST_TEST((*one == *two));
+}
+
 BOOST_AUTO_TEST_CASE(the_last_step_is_the_last_of_every_step) {
     using every = mg::network<mg::shape<6, 3>, mg::lstm<4>>;
     using last = mg::network<mg::shape<6, 3>, mg::lstm<4, mg::last_step>>;

@@ -5,15 +5,33 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "metagrad/eval/simd.hpp"
 
 namespace metagrad::eval {
 
 namespace detail {
-/// 32-bit integers, as many as a float vector has lanes: exponent bits are built in them.
-typedef std::int32_t int_lanes __attribute__((vector_size(simd_bytes)));
+/// 32-bit integers, as many as the float vector `V` has lanes: exponent bits are built in them.
+template <class V>
+struct int_lanes_of {
+    typedef std::int32_t type __attribute__((vector_size(sizeof(V))));
+};
 }  // namespace detail
+
+/// A vector of floats narrower than a register (16 bytes at least): what a short row (a recurrent
+/// layer's gate of 8 units under AVX-512) is computed in, so that no lane is wasted and no value
+/// goes through memory to be padded. The functions below take any such width.
+template <std::size_t Lanes>
+struct narrow_floats {
+    static_assert(Lanes * sizeof(float) >= 16 && Lanes * sizeof(float) <= simd_bytes);
+    typedef float type __attribute__((vector_size(Lanes * sizeof(float))));
+};
+
+/// Whether `V` is a vector of floats these functions take: the register's width or narrower.
+template <class V>
+concept float_vector =
+    std::is_same_v<std::remove_cvref_t<decltype(std::declval<V>()[0])>, float> && sizeof(V) >= 16 && sizeof(V) <= simd_bytes;
 
 /// e^x on every lane, over the whole float range: x = k ln2 + r with |r| <= ln2/2 (Cody and
 /// Waite's two-part ln2), e^r by a degree-7 Taylor polynomial, times 2^k. 2^k is applied as two
@@ -22,17 +40,19 @@ typedef std::int32_t int_lanes __attribute__((vector_size(simd_bytes)));
 /// -87.3) or to infinity (x above 88.72). x is clamped to [-104, 89] first, past which e^x is 0 or
 /// infinity in float; NaN is kept as NaN. Within 1 ulp of the correctly rounded value, denormal
 /// results included (tests/eval/vector_math.cpp sweeps the whole range).
-[[gnu::always_inline]] inline simd<float> exp(simd<float> x) {
-    const simd<float> hi = splat(89.0f), lo = splat(-104.0f);
+template <float_vector V>
+[[gnu::always_inline]] inline V exp(V x) {
+    using int_lanes = typename detail::int_lanes_of<V>::type;
+    const V hi = V{} + 89.0f, lo = V{} - 104.0f;
     // NaN compares false, so it becomes `hi` here and is put back at the end: converting NaN to
     // an integer has no defined value.
-    const simd<float> input = x;
+    const V input = x;
     x = x < hi ? x : hi;
     x = x > lo ? x : lo;
-    const detail::int_lanes ki = __builtin_convertvector(x * 1.44269504f + (x < 0 ? -0.5f : 0.5f), detail::int_lanes);
-    const simd<float> k = __builtin_convertvector(ki, simd<float>);
-    const simd<float> r = (x - k * 0.693359375f) - k * -2.12194440e-4f;
-    simd<float> p = splat(1.0f / 5040);
+    const int_lanes ki = __builtin_convertvector(x * 1.44269504f + (x < 0 ? V{} - 0.5f : V{} + 0.5f), int_lanes);
+    const V k = __builtin_convertvector(ki, V);
+    const V r = (x - k * 0.693359375f) - k * -2.12194440e-4f;
+    V p = V{} + 1.0f / 5040;
     p = p * r + 1.0f / 720;
     p = p * r + 1.0f / 120;
     p = p * r + 1.0f / 24;
@@ -40,13 +60,13 @@ typedef std::int32_t int_lanes __attribute__((vector_size(simd_bytes)));
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    const detail::int_lanes h = ki >> 1;
-    const detail::int_lanes low_bits = (h + 127) << 23, high_bits = (ki - h + 127) << 23;
-    simd<float> low_scale, high_scale;
+    const int_lanes h = ki >> 1;
+    const int_lanes low_bits = (h + 127) << 23, high_bits = (ki - h + 127) << 23;
+    V low_scale, high_scale;
     static_assert(sizeof low_scale == sizeof low_bits);
     __builtin_memcpy(&low_scale, &low_bits, sizeof low_scale);
     __builtin_memcpy(&high_scale, &high_bits, sizeof high_scale);
-    const simd<float> y = (p * low_scale) * high_scale;
+    const V y = (p * low_scale) * high_scale;
     return input == input ? y : input;
 }
 
@@ -57,34 +77,36 @@ typedef std::int32_t int_lanes __attribute__((vector_size(simd_bytes)));
 /// error (2.1e-8 in real arithmetic; scripts/fit_tanh.py fits them); all are positive, so nothing
 /// cancels. Evaluated in float, the result is within 4 ulp of the correctly rounded tanh with
 /// fused multiply-adds, 6 without (SSE2), as tests/eval/vector_math.cpp checks on a sweep.
-[[gnu::always_inline]] inline simd<float> tanh(simd<float> x) {
-    const simd<float> hi = splat(9.02f), lo = splat(-9.02f);
+template <float_vector V>
+[[gnu::always_inline]] inline V tanh(V x) {
+    const V hi = V{} + 9.02f, lo = V{} - 9.02f;
     x = x > hi ? hi : x;
     x = x < lo ? lo : x;
-    const simd<float> t = x * x;
-    simd<float> p = splat(1.3319213287843468e-08f);
+    const V t = x * x;
+    V p = V{} + 1.3319213287843468e-08f;
     p = p * t + 2.0583695004461333e-05f;
     p = p * t + 0.003494052914902568f;
     p = p * t + 0.13379734754562378f;
     p = p * t + 1.0f;
-    simd<float> q = splat(7.762109248687921e-07f);
+    V q = V{} + 7.762109248687921e-07f;
     q = q * t + 0.00032831187127158046f;
     q = q * t + 0.025871148332953453f;
     q = q * t + 0.46713051199913025f;
     q = q * t + 1.0f;
-    const simd<float> y = x * p / q;
+    const V y = x * p / q;
     // Past the clamp tanh rounds to +-1 exactly; the quotient there is one ulp short of it.
-    return x == hi ? splat(1.0f) : x == lo ? splat(-1.0f) : y;
+    return x == hi ? V{} + 1.0f : x == lo ? V{} - 1.0f : y;
 }
 
 /// The logistic function on every lane, within 2 ulp over the whole float range: with
 /// e = e^-|x| (in [0, 1], so it never overflows), 1 / (1 + e) for positive x and e / (1 + e)
 /// otherwise, as math::sigmoid does. Written as 1 / (1 + e^-x) throughout, the clamped e^-x of
 /// x < -88 would give 6e-39 for every such x where the true value falls to denormals and 0.
-[[gnu::always_inline]] inline simd<float> sigmoid(simd<float> x) {
+template <float_vector V>
+[[gnu::always_inline]] inline V sigmoid(V x) {
     const auto positive = x > 0;
-    const simd<float> e = exp(positive ? -x : x);  // NaN stays NaN
-    return (positive ? splat(1.0f) : e) / (1.0f + e);
+    const V e = exp(positive ? -x : x);  // NaN stays NaN
+    return (positive ? V{} + 1.0f : e) / (1.0f + e);
 }
 
 /// Square root on every lane, correctly rounded (the vector instruction on x86, where it sets no

@@ -19,6 +19,7 @@
 #include "metagrad/core/network.hpp"
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
+#include "metagrad/eval/simd.hpp"
 
 namespace metagrad {
 
@@ -82,8 +83,19 @@ struct stream_part {
     }
     template <class X, class Y>
     void run(std::size_t voice, const X& x, Y& y) {
-        const pass_context<1, inference_mode> ctx{};
-        run_forward<L>(ctx, forward_io_for<L, T, S, S, inference_mode>{x, y, parameters, state, caches[voice]});
+        if constexpr (requires(eval::simd<T> v) { L::template vector_value<T>(v); }) {
+            // An element-wise function with a vector form, on a step's few values (8 channels
+            // against 16 lanes): whole vectors, the last padded with zeros, where its own pass
+            // would take the values past the last whole vector one by one.
+            constexpr std::size_t n = X::shape_type::size, w = eval::lanes<T>, padded = (n + w - 1) / w * w;
+            alignas(64) T values[padded] = {};
+            for (std::size_t i = 0; i < n; ++i) values[i] = x[i];
+            for (std::size_t i = 0; i < padded; i += w) eval::store(values + i, L::template vector_value<T>(eval::load(values + i)));
+            for (std::size_t i = 0; i < n; ++i) y[i] = values[i];
+        } else {
+            const pass_context<1, inference_mode> ctx{};
+            run_forward<L>(ctx, forward_io_for<L, T, S, S, inference_mode>{x, y, parameters, state, caches[voice]});
+        }
     }
 };
 template <class L, class T, class S, std::size_t Voices>

@@ -16,6 +16,8 @@
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/core/transpose.hpp"
 #include "metagrad/eval/assign.hpp"
+#include "metagrad/eval/matmul_kernel.hpp"
+#include "metagrad/eval/simd.hpp"
 #include "metagrad/layers/convolution.hpp"
 #include "metagrad/layers/sequence_options.hpp"
 #include "metagrad/layers/window.hpp"
@@ -97,7 +99,7 @@ public:
 
     /// The same layer carrying its past inputs between calls: what a stream runs (infer/stream.hpp).
     using streaming_form = std::conditional_t<carries_state, causal_conv1d, causal_conv1d<Out, Options..., stateful>>;
-    using provides = hooks<causal_conv1d, streams_hook>;
+    using provides = hooks<causal_conv1d, streams_hook, stepping_hook>;
 
     /// A sequence: time steps by channels.
     template <class S>
@@ -136,6 +138,48 @@ public:
     struct scratch {
         tensor<T, shape<B * S::template extent<0>, taps * S::last>> patch_gradients{};
     };
+
+    /// A stream's parameters (infer/stream.hpp): the kernel input-major (`K*C x Out`, rows padded
+    /// with zeros to whole vectors), so that a step's product broadcasts each tap's value over a
+    /// row of outputs.
+    template <class T>
+    static constexpr std::size_t padded_outputs = (out_channels + eval::lanes<T> - 1) / eval::lanes<T> * eval::lanes<T>;
+    template <class T, class S>
+    struct stepping_parameters {
+        matrix<T, taps * S::last, padded_outputs<T>> weight{};
+        vector<T, padded_outputs<T>> bias{};
+    };
+    /// What one stream carries: its last (K-1)*D inputs and the present one, in a ring written
+    /// twice over (at `newest` and `newest + R`), so that the last R inputs always lie in one
+    /// run, oldest first, at `newest + 1`: no input is moved as the steps go.
+    template <class T, class S>
+    struct carried {
+        static constexpr std::size_t ring = history + 1;
+        matrix<T, 2 * ring, S::last> inputs{};
+        std::size_t newest = 0;
+    };
+    template <class T, class S>
+    static void pack_for_stepping(const parameters<T, S>& p, stepping_parameters<T, S>& q) {
+        constexpr std::size_t k = taps * S::last, padded = padded_outputs<T>;
+        q = {};
+        for (std::size_t o = 0; o < out_channels; ++o) {
+            for (std::size_t i = 0; i < k; ++i) q.weight[i * padded + o] = p.weight[o * k + i];
+            if constexpr (has_bias) q.bias[o] = p.bias[o];
+        }
+    }
+    /// One step of one stream: the same sums as a pass over a sequence, in another order.
+    template <class T, class S>
+    static void step(const stepping_parameters<T, S>& q, carried<T, S>& state, const T* x, T* y) {
+        constexpr std::size_t c = S::last, k = taps * c, padded = padded_outputs<T>, ring = carried<T, S>::ring;
+        state.newest = state.newest + 1 == ring ? 0 : state.newest + 1;
+        for (std::size_t i = 0; i < c; ++i) state.inputs[state.newest * c + i] = state.inputs[(state.newest + ring) * c + i] = x[i];
+        const T* inputs = &state.inputs[(state.newest + 1) * c];  // x_{t - history} ... x_t
+        alignas(64) T patch[k], out[padded];
+        for (std::size_t tap = 0; tap < taps; ++tap)
+            for (std::size_t i = 0; i < c; ++i) patch[tap * c + i] = inputs[tap * spacing * c + i];
+        eval::lone_row_kernel<k, padded>(out, patch, q.weight.data.data(), eval::add_column_bias<T>{q.bias.data.data()});
+        for (std::size_t o = 0; o < out_channels; ++o) y[o] = out[o];
+    }
 
     template <class Ctx, pass_io IO>
     static constexpr void forward(const Ctx&, const IO& io) {

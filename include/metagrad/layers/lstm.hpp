@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string_view>
+#include <type_traits>
 
 #include "metagrad/layers/recurrent.hpp"
 
@@ -20,13 +21,26 @@ struct lstm_cell {
     static constexpr std::string_view name = "lstm";
     static constexpr std::size_t gates = 4, carried = 2, kept = 2;
 
-    // Each function runs over whole gates (i and f together), so that it runs a vector at a time.
+    // At run time in float the four gates are one pass of tanh over all 4H values (the logistic
+    // function being 0.5 + 0.5 tanh(x / 2), as recurrent.hpp's gates compute it), so that whole
+    // vectors run even when a gate is shorter than one; otherwise math::'s functions.
     template <std::size_t H, class T>
     static constexpr void forward_step(T* a, const T* q, T* h, T* c, T* kept_values) {
-        for (std::size_t j = 0; j < 4 * H; ++j) a[j] += q[j];
-        detail::sigmoid_in_place<2 * H>(a);
-        detail::tanh_in_place<H>(a + 2 * H);
-        detail::sigmoid_in_place<H>(a + 3 * H);
+        bool vectors = false;
+        if constexpr (std::is_same_v<T, float>) vectors = !std::is_constant_evaluated();
+        if (vectors) {
+            for (std::size_t j = 0; j < 2 * H; ++j) a[j] = T(0.5) * (a[j] + q[j]);
+            for (std::size_t j = 2 * H; j < 3 * H; ++j) a[j] += q[j];
+            for (std::size_t j = 3 * H; j < 4 * H; ++j) a[j] = T(0.5) * (a[j] + q[j]);
+            detail::tanh_in_place<4 * H>(a);
+            for (std::size_t j = 0; j < 2 * H; ++j) a[j] = T(0.5) + T(0.5) * a[j];
+            for (std::size_t j = 3 * H; j < 4 * H; ++j) a[j] = T(0.5) + T(0.5) * a[j];
+        } else {
+            for (std::size_t j = 0; j < 4 * H; ++j) a[j] += q[j];
+            detail::sigmoid_in_place<2 * H>(a);
+            detail::tanh_in_place<H>(a + 2 * H);
+            detail::sigmoid_in_place<H>(a + 3 * H);
+        }
         for (std::size_t j = 0; j < H; ++j) {
             kept_values[j] = c[j];
             c[j] = a[H + j] * c[j] + a[j] * a[2 * H + j];

@@ -43,30 +43,42 @@ struct recurrent_parameters {
 
 namespace detail {
 /// `f` in place on `N` values of a recurrent cell's gates: in float at run time a vector at a
-/// time, the last part vector padded with zeros (a gate is often shorter than a vector: 8 units
-/// against 16 lanes), otherwise the scalar `f` (constant evaluation, double).
-template <std::size_t N, class T, class VectorF, class ScalarF>
-constexpr void gates_in_place(T* v, VectorF vector_f, ScalarF scalar_f) {
+/// time, and the rest in the narrowest vector that holds it (a gate is often shorter than a
+/// register: 8 units against 16 lanes), padded with zeros only when it is no such width;
+/// otherwise the scalar `f` (constant evaluation, double).
+template <std::size_t N, class T, class F, class ScalarF>
+constexpr void gates_in_place(T* v, F f, ScalarF scalar_f) {
     if constexpr (std::is_same_v<T, float>) {
         if (!std::is_constant_evaluated()) {
-            constexpr std::size_t w = eval::lanes<T>, whole = N - N % w;
-            for (std::size_t i = 0; i < whole; i += w) eval::store(v + i, vector_f(eval::load(v + i)));
-            if constexpr (whole < N) {
-                T part[w] = {};
-                for (std::size_t i = whole; i < N; ++i) part[i - whole] = v[i];
-                eval::store(part, vector_f(eval::load(part)));
-                for (std::size_t i = whole; i < N; ++i) v[i] = part[i - whole];
+            constexpr std::size_t w = eval::lanes<T>, whole = N - N % w, rest = N - whole;
+            for (std::size_t i = 0; i < whole; i += w) eval::store(v + i, f(eval::load(v + i)));
+            if constexpr (rest > 0) {
+                constexpr std::size_t narrow = rest <= 4 ? 4 : rest <= 8 ? 8 : 16;
+                using V = typename eval::narrow_floats<(narrow < w ? narrow : w)>::type;
+                if constexpr (sizeof(V) == rest * sizeof(T)) {
+                    eval::store_as(v + whole, f(eval::load_as<V>(v + whole)));
+                } else {
+                    T part[sizeof(V) / sizeof(T)] = {};
+                    for (std::size_t i = 0; i < rest; ++i) part[i] = v[whole + i];
+                    eval::store_as(part, f(eval::load_as<V>(part)));
+                    for (std::size_t i = 0; i < rest; ++i) v[whole + i] = part[i];
+                }
             }
             return;
         }
     }
     for (std::size_t i = 0; i < N; ++i) v[i] = scalar_f(v[i]);
 }
-/// The logistic function and tanh on gates (eval/vector_math.hpp's, within 2 and 6 ulp, at run
-/// time in float; math::'s otherwise), as element-wise layers choose.
+/// The logistic function and tanh on gates: math::'s in constant evaluation and in double; at
+/// run time in float, eval/vector_math.hpp's tanh (within 6 ulp) and the logistic function as
+/// 0.5 + 0.5 tanh(x / 2). A gate's value multiplies another, so what matters is its absolute
+/// error: below 2e-7 over the whole float range (1.6e-7 with FMA; tests/layers/sequences.cpp
+/// sweeps it), where
+/// the relative form (eval::sigmoid, 2 ulp) costs an exponential and a division on the path from
+/// one step's state to the next: a GRU of 16 units streamed about 15% faster (W6, docs/benchmarks.md).
 template <std::size_t N, class T>
 constexpr void sigmoid_in_place(T* v) {
-    gates_in_place<N>(v, [](auto x) { return eval::sigmoid(x); }, [](T x) { return math::sigmoid(x); });
+    gates_in_place<N>(v, [](auto x) { return 0.5f + 0.5f * eval::tanh(0.5f * x); }, [](T x) { return math::sigmoid(x); });
 }
 template <std::size_t N, class T>
 constexpr void tanh_in_place(T* v) {
