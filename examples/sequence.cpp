@@ -143,13 +143,16 @@ int main(int argc, char** argv) {
     mg::random_generator held_out(seed + 1000);
     const std::vector<float> dry = make_signal(2 * static_cast<std::size_t>(sample_rate), held_out);
     const std::vector<float> wet = apply_effect(dry);
-    auto one = std::make_unique<mg::stream<network, float>>(p);
+    // [stream]
+    // The trained network, one sample at a time: the GRU carries its state from call to call.
+    auto one = std::make_unique<mg::stream<network, float>>(p);  // allocates once, here
     double error = 0, energy = 0;
     for (std::size_t n = 0; n < dry.size(); ++n) {
         const float out = one->step(mg::stream<network, float>::input_type{dry[n]})[0];
         error += (out - wet[n]) * static_cast<double>(out - wet[n]);
         energy += wet[n] * static_cast<double>(wet[n]);
     }
+    // [stream]
     const double esr = error / energy;
     std::printf("held-out error-to-signal ratio: %.5f (%s 0.01)\n", esr, esr < 0.01 ? "below" : "NOT below");
 

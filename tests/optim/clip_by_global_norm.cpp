@@ -440,6 +440,10 @@ BOOST_AUTO_TEST_CASE(the_fingerprint_says_the_optimizer_is_clipped_run_time) {
     BOOST_TEST(std::string(f.items[2].words()).starts_with("adam clipped by global norm, learning rate 0.01"), f.items[2].words());
     BOOST_TEST(f.items[2].hash != h.items[2].hash);
     BOOST_TEST(f.items[1].hash == h.items[1].hash);
+    // Ranks that clip at different norms refuse to train together, naming the thresholds.
+    BOOST_TEST(std::string(f.items[2].words()).find("gradients clipped at norm 0.5") != std::string::npos, f.items[2].words());
+    mg::clip_by_global_norm<mg::adam<small, float>> other(mg::adam_options<float>{.learning_rate = 0.01f}, 2.0f);
+    BOOST_TEST(mg::fingerprint_of(pr.p, other, position, "data", "plan").items[2].hash != f.items[2].hash);
 }
 
 BOOST_AUTO_TEST_CASE(a_norm_that_is_not_finite_refuses_the_step_run_time) {

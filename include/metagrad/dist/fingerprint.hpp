@@ -109,6 +109,10 @@ run_fingerprint fingerprint_of(const network_parameters<Net, T>& p, const Optimi
         optim.mix_value(optimizer.steps);
         words += ", " + std::to_string(optimizer.steps) + " steps";
     }
+    if constexpr (requires { optimizer.max_norm; }) {  // clip_by_global_norm's threshold
+        optim.mix_value(optimizer.max_norm);
+        words += ", gradients clipped at norm " + std::to_string(static_cast<double>(optimizer.max_norm));
+    }
     optim.describe(words + ", state hash " + detail::hex(optim.hash));
 
     data.mix(data_words);
