@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
     }
     // [stream]
     const double esr = error / energy;
-    std::printf("held-out error-to-signal ratio: %.5f (%s 0.01)\n", esr, esr < 0.01 ? "below" : "NOT below");
+    std::printf("held-out error-to-signal ratio: %.2e (%s 0.01)\n", esr, esr < 0.01 ? "below" : "NOT below");
 
     // Real-time factors: seconds of audio per second of computing, outputs all summed so that no
     // step can be left out.
