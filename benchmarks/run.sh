@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The run-time benchmarks of issues #4 and #13 in one command: installs what is missing, builds
+# The run-time benchmarks of issues #4, #13 and #14 in one command: installs what is missing, builds
 # benchmarks/run_time.cpp (metagrad, hand-written loops, Eigen and, where found, libtorch, in one
 # binary), runs it with repetitions, runs the PyTorch script on the same machine right after, and
 # prints the summary table of docs/benchmarks.md. Results stay in build/bench/.
@@ -10,7 +10,7 @@ repetitions=${1:-5}
 bash scripts/setup.sh --benchmarks
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DMETAGRAD_BUILD_BENCHMARKS=ON -DMETAGRAD_BUILD_TESTS=OFF \
     -DMETAGRAD_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build build/bench --target run_time conv_time -j "$(nproc)"
+cmake --build build/bench --target run_time conv_time stream_time -j "$(nproc)"
 
 # Debian's OpenBLAS does not recognise recent Xeons and falls back to SSE3 kernels (it reports
 # "Prescott" with OPENBLAS_VERBOSE=2), about 2-3x slower here: name the core type for libtorch
@@ -31,3 +31,7 @@ build/bench/benchmarks/run_time --benchmark_min_time=0.3 --benchmark_repetitions
 build/bench/benchmarks/conv_time --benchmark_min_time=0.5 --benchmark_repetitions="$repetitions" \
     --benchmark_display_aggregates_only=true | tee build/bench/conv_time.txt
 /usr/bin/python3 benchmarks/pytorch_cnn.py --epochs 1 --threads 1 2 | tee build/bench/pytorch_cnn.txt
+# Issue 14 (W6): one sample at a time through GRU, LSTM and a causal convolution stack, against
+# the same models written with Eigen's fixed-size matrices (benchmarks/stream_eigen.hpp).
+build/bench/benchmarks/stream_time --benchmark_min_time=0.3 --benchmark_repetitions="$repetitions" \
+    --benchmark_display_aggregates_only=true | tee build/bench/stream_time.txt
