@@ -35,6 +35,27 @@ struct gru_cell {
         }
     }
 
+    /// A stream's step in float (recurrent.hpp): r's and z's rows come halved, so the sums are
+    /// a_r / 2 and a_z / 2 and the logistic functions are 0.5 + 0.5 tanh of them directly. n's
+    /// argument, g_n + r q_n, is taken as (g_n + q_n / 2) + t_r (q_n / 2), one multiply-add after
+    /// r's tanh instead of two; it rounds differently from `forward_step`'s, within a few ulp.
+    template <std::size_t H>
+    static void stream_step(float* g, const float* q, float* h, float*) {
+        for (std::size_t j = 0; j < 2 * H; ++j) g[j] += q[j];
+        detail::tanh_in_place<2 * H>(g);
+        for (std::size_t j = 0; j < H; ++j) {
+            const float half_q = 0.5f * q[2 * H + j];
+            g[2 * H + j] = (g[2 * H + j] + half_q) + g[j] * half_q;
+        }
+        detail::tanh_in_place<H>(g + 2 * H);
+        for (std::size_t j = 0; j < H; ++j) {
+            const float z = 0.5f + 0.5f * g[H + j], n = g[2 * H + j];
+            h[j] = (1.0f - z) * n + z * h[j];
+        }
+    }
+    /// Whether gate `i`'s rows come halved in a stream (r and z, whose function is the logistic one).
+    static constexpr bool halved_gate(std::size_t i) { return i < 2; }
+
     // From dl/dh (replaced by its direct part towards h_prev, z dl/dh): the gradients at the
     // input gates and at the hidden gates, which differ at n (dl/dq_n = r dl/da_n).
     template <std::size_t H, class T>

@@ -50,6 +50,24 @@ struct lstm_cell {
         for (std::size_t j = 0; j < H; ++j) h[j] = a[3 * H + j] * kept_values[H + j];
     }
 
+    /// A stream's step in float (recurrent.hpp): i's, f's and o's rows come halved, so one pass
+    /// of tanh over the four gates' sums gives them all, with no scaling before it.
+    template <std::size_t H>
+    static void stream_step(float* a, const float* q, float* h, float* c) {
+        for (std::size_t j = 0; j < 4 * H; ++j) a[j] += q[j];
+        detail::tanh_in_place<4 * H>(a);
+        alignas(64) float tanh_c[H];
+        for (std::size_t j = 0; j < H; ++j) {
+            const float i = 0.5f + 0.5f * a[j], f = 0.5f + 0.5f * a[H + j];
+            c[j] = f * c[j] + i * a[2 * H + j];
+            tanh_c[j] = c[j];
+        }
+        detail::tanh_in_place<H>(tanh_c);
+        for (std::size_t j = 0; j < H; ++j) h[j] = (0.5f + 0.5f * a[3 * H + j]) * tanh_c[j];
+    }
+    /// Whether gate `i`'s rows come halved in a stream (i, f and o: not g, whose function is tanh).
+    static constexpr bool halved_gate(std::size_t i) { return i != 2; }
+
     // From dl/dh and dl/dc: the gradients at the gates (the same on both sides), dl/dc_prev in
     // place of dl/dc, and no direct path to h_prev (dl/dh becomes 0).
     template <std::size_t H, class T>

@@ -193,13 +193,18 @@ struct recurrent {
         constexpr std::size_t width = Cell::gates * Hidden, padded = padded_width<T>;
         q = {};
         for (std::size_t j = 0; j < width; ++j) {
-            for (std::size_t f = 0; f < S::last; ++f) q.input_weights[f * padded + j] = p.weight_ih_l0[j * S::last + f];
-            for (std::size_t k = 0; k < Hidden; ++k) q.hidden_weights[k * padded + j] = p.weight_hh_l0[j * Hidden + k];
-            q.input_bias[j] = p.bias_ih_l0[j];
-            q.hidden_bias[j] = p.bias_hh_l0[j];
+            // In float, the rows of the gates whose logistic function is 0.5 + 0.5 tanh(x / 2)
+            // come halved (`Cell::halved_gate`): multiplying by 0.5 is exact, so the products
+            // give x / 2 itself, one multiplication fewer between two steps' states.
+            const T scale = std::is_same_v<T, float> && Cell::halved_gate(j / Hidden) ? T(0.5) : T(1);
+            for (std::size_t f = 0; f < S::last; ++f) q.input_weights[f * padded + j] = scale * p.weight_ih_l0[j * S::last + f];
+            for (std::size_t k = 0; k < Hidden; ++k) q.hidden_weights[k * padded + j] = scale * p.weight_hh_l0[j * Hidden + k];
+            q.input_bias[j] = scale * p.bias_ih_l0[j];
+            q.hidden_bias[j] = scale * p.bias_hh_l0[j];
         }
     }
-    /// One step of one stream: the same maths as a pass over a sequence, the sums in another order.
+    /// One step of one stream: the same maths as a pass over a sequence, the sums in another order
+    /// (and in float the cell's `stream_step`, written for the halved rows).
     template <class T, class S>
     static void step(const stepping_parameters<T, S>& q, carried<T, S>& state, const T* x, T* y) {
         constexpr std::size_t padded = padded_width<T>;
@@ -207,7 +212,10 @@ struct recurrent {
         eval::lone_row_kernel<S::last, padded>(g, x, q.input_weights.data.data(), eval::add_column_bias<T>{q.input_bias.data.data()});
         eval::lone_row_kernel<Hidden, padded>(r, state.h.data.data(), q.hidden_weights.data.data(),
                                               eval::add_column_bias<T>{q.hidden_bias.data.data()});
-        Cell::template forward_step<Hidden>(g, r, state.h.data.data(), state.c.data.data(), kept);
+        if constexpr (std::is_same_v<T, float>)
+            Cell::template stream_step<Hidden>(g, r, state.h.data.data(), state.c.data.data());
+        else
+            Cell::template forward_step<Hidden>(g, r, state.h.data.data(), state.c.data.data(), kept);
         for (std::size_t j = 0; j < Hidden; ++j) y[j] = state.h[j];
     }
 
