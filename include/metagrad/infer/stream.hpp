@@ -20,6 +20,7 @@
 #include "metagrad/core/shape.hpp"
 #include "metagrad/core/tensor.hpp"
 #include "metagrad/eval/simd.hpp"
+#include "metagrad/eval/vector_math.hpp"
 
 namespace metagrad {
 
@@ -68,6 +69,18 @@ namespace detail {
 template <class L, class S>
 concept steps_alone = declares_hook<L, stepping_hook>;
 
+/// A narrow float vector repeated to fill a register (element-wise functions do not mind what the
+/// extra lanes hold), and the first `N` lanes of a register.
+template <class V, std::size_t... I>
+inline eval::simd<float> widen(V v, std::index_sequence<I...>) {
+    constexpr std::size_t n = sizeof(V) / sizeof(float);
+    return __builtin_shufflevector(v, v, static_cast<int>(I % n)...);
+}
+template <std::size_t N, std::size_t... I>
+inline typename eval::narrow_floats<N>::type narrow_to(eval::simd<float> v, std::index_sequence<I...>) {
+    return __builtin_shufflevector(v, v, static_cast<int>(I)...);
+}
+
 /// What a stream keeps for layer `L` on step shape `S`: its parameters (packed for stepping where
 /// it steps alone) and, for each voice, what it carries (stepping) or its cache (otherwise: a
 /// layer whose streaming form carries its state in its cache, as in stateful training).
@@ -85,13 +98,24 @@ struct stream_part {
     void run(std::size_t voice, const X& x, Y& y) {
         if constexpr (requires(eval::simd<T> v) { L::template vector_value<T>(v); }) {
             // An element-wise function with a vector form, on a step's few values (8 channels
-            // against 16 lanes): whole vectors, the last padded with zeros, where its own pass
-            // would take the values past the last whole vector one by one.
-            constexpr std::size_t n = X::shape_type::size, w = eval::lanes<T>, padded = (n + w - 1) / w * w;
-            alignas(64) T values[padded] = {};
-            for (std::size_t i = 0; i < n; ++i) values[i] = x[i];
-            for (std::size_t i = 0; i < padded; i += w) eval::store(values + i, L::template vector_value<T>(eval::load(values + i)));
-            for (std::size_t i = 0; i < n; ++i) y[i] = values[i];
+            // against 16 lanes), where its own pass would take the values past the last whole
+            // vector one by one: whole vectors; a narrower run widened in registers to a vector
+            // and back; otherwise the last vector padded with zeros through memory.
+            constexpr std::size_t n = X::shape_type::size, w = eval::lanes<T>, whole = n - n % w, rest = n - whole;
+            const auto f = [](eval::simd<T> v) { return L::template vector_value<T>(v); };
+            for (std::size_t i = 0; i < whole; i += w) eval::store(&y[i], f(eval::load(&x[i])));
+            if constexpr (rest > 0) {
+                if constexpr ((rest == 4 || rest == 8) && rest < w) {
+                    using narrow = typename eval::narrow_floats<rest>::type;
+                    const narrow v = eval::load_as<narrow>(&x[whole]);
+                    eval::store_as(&y[whole], narrow_to<rest>(f(widen(v, std::make_index_sequence<w>{})), std::make_index_sequence<rest>{}));
+                } else {
+                    alignas(64) T values[w] = {};
+                    for (std::size_t i = 0; i < rest; ++i) values[i] = x[whole + i];
+                    eval::store(values, f(eval::load(values)));
+                    for (std::size_t i = 0; i < rest; ++i) y[whole + i] = values[i];
+                }
+            }
         } else {
             const pass_context<1, inference_mode> ctx{};
             run_forward<L>(ctx, forward_io_for<L, T, S, S, inference_mode>{x, y, parameters, state, caches[voice]});
