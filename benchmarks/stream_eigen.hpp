@@ -30,6 +30,11 @@ struct eigen_recurrent {
     float b_out = 0;
     Eigen::Matrix<float, H, 1> h = Eigen::Matrix<float, H, 1>::Zero(), c = Eigen::Matrix<float, H, 1>::Zero();
 
+    void reset() {
+        h.setZero();
+        c.setZero();
+    }
+
     template <class Recurrent, class Dense>
     void load(const Recurrent& r, const Dense& d) {
         w_ih = from_row_major<Gates * H, 1>(r.weight_ih_l0.data.data());

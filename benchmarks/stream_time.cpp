@@ -32,6 +32,56 @@ std::vector<float> test_signal() {
     return x;
 }
 
+// Times `block_of_samples()` (one 480-sample block) and reports it per sample and as a real-time
+// factor at 48 kHz; `kept` sums every output, so no step can be left out.
+template <class Block>
+void time_blocks(benchmark::State& state, Block block_of_samples) {
+    float kept = 0;
+    for (auto _ : state) {
+        kept += block_of_samples();
+        benchmark::DoNotOptimize(kept);
+    }
+    state.counters["ns_per_sample"] =
+        benchmark::Counter(static_cast<double>(block), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+    state.counters["x_real_time_48k"] =
+        benchmark::Counter(static_cast<double>(block) / 48000.0, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// A stream of `Net` over the test signal, a block at a time.
+template <class Net>
+void time_stream(benchmark::State& state, const typename Net::template parameters<float>& p) {
+    auto s = std::make_unique<mg::stream<Net, float>>(p);
+    const std::vector<float> x = test_signal();
+    std::vector<float> y(block);
+    time_blocks(state, [&] {
+        s->process(x.data(), y.data(), block);
+        float sum = 0;
+        for (const float v : y) sum += v;
+        return sum;
+    });
+}
+
+// A hand-written peer (`step(float) -> float`, `reset()`) over the test signal, after checking
+// that it computes what the stream of `Net` computes.
+template <class Net, class Peer>
+void time_peer(benchmark::State& state, const typename Net::template parameters<float>& p, Peer& peer) {
+    const std::vector<float> x = test_signal();
+    auto s = std::make_unique<mg::stream<Net, float>>(p);
+    std::vector<float> y(block);
+    s->process(x.data(), y.data(), block);
+    for (std::size_t n = 0; n < block; ++n)
+        if (std::abs(peer.step(x[n]) - y[n]) > 1e-4f) {
+            std::cerr << "W6: the Eigen peer and metagrad disagree at sample " << n << "\n";
+            std::exit(1);
+        }
+    peer.reset();
+    time_blocks(state, [&] {
+        float sum = 0;
+        for (std::size_t n = 0; n < block; ++n) sum += peer.step(x[n]);
+        return sum;
+    });
+}
+
 template <class Net>
 typename Net::template parameters<float> parameters_of() {
     typename Net::template parameters<float> p;
@@ -46,73 +96,23 @@ typename Net::template parameters<float> parameters_of() {
 template <template <std::size_t, class...> class Layer, std::size_t H>
 void w6_metagrad(benchmark::State& state) {
     using net = model<Layer, H>;
-    const auto p = parameters_of<net>();
-    auto s = std::make_unique<mg::stream<net, float>>(p);
-    const std::vector<float> x = test_signal();
-    std::vector<float> y(block);
-    float kept = 0;
-    for (auto _ : state) {
-        s->process(x.data(), y.data(), block);
-        for (const float v : y) kept += v;
-        benchmark::DoNotOptimize(kept);
-    }
-    state.counters["ns_per_sample"] =
-        benchmark::Counter(static_cast<double>(block), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
-    state.counters["x_real_time_48k"] =
-        benchmark::Counter(static_cast<double>(block) / 48000.0, benchmark::Counter::kIsIterationInvariantRate);
+    time_stream<net>(state, parameters_of<net>());
 }
 
 template <template <std::size_t, class...> class Layer, std::size_t H>
 void w6_eigen(benchmark::State& state) {
     using net = model<Layer, H>;
     const auto p = parameters_of<net>();
-    constexpr int gates = static_cast<int>(Layer<H>::gates);
-    auto peer = std::make_unique<stream_peers::eigen_recurrent<gates, static_cast<int>(H)>>();
+    auto peer = std::make_unique<stream_peers::eigen_recurrent<static_cast<int>(Layer<H>::gates), static_cast<int>(H)>>();
     peer->load(p.template layer<1>(), p.template layer<2>());
-    const std::vector<float> x = test_signal();
-    // Both compute the same model: check before timing.
-    {
-        auto s = std::make_unique<mg::stream<net, float>>(p);
-        std::vector<float> y(block);
-        s->process(x.data(), y.data(), block);
-        for (std::size_t n = 0; n < block; ++n)
-            if (std::abs(peer->step(x[n]) - y[n]) > 1e-4f) {
-                std::cerr << "W6: the Eigen peer and metagrad disagree at sample " << n << "\n";
-                std::exit(1);
-            }
-        peer->h.setZero();
-        peer->c.setZero();
-    }
-    float kept = 0;
-    for (auto _ : state) {
-        for (std::size_t n = 0; n < block; ++n) kept += peer->step(x[n]);
-        benchmark::DoNotOptimize(kept);
-    }
-    state.counters["ns_per_sample"] =
-        benchmark::Counter(static_cast<double>(block), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
-    state.counters["x_real_time_48k"] =
-        benchmark::Counter(static_cast<double>(block) / 48000.0, benchmark::Counter::kIsIterationInvariantRate);
+    time_peer<net>(state, p, *peer);
 }
+
 using conv_stack = mg::sequential<mg::input<block, 1>, mg::causal_conv1d<8, mg::kernel<3>>, mg::tanh_layer,
                                   mg::causal_conv1d<8, mg::kernel<3>, mg::dilation<2>>, mg::tanh_layer,
                                   mg::causal_conv1d<1, mg::kernel<3>, mg::dilation<4>>>;
 
-void w6_conv_metagrad(benchmark::State& state) {
-    const auto p = parameters_of<conv_stack>();
-    auto s = std::make_unique<mg::stream<conv_stack, float>>(p);
-    const std::vector<float> x = test_signal();
-    std::vector<float> y(block);
-    float kept = 0;
-    for (auto _ : state) {
-        s->process(x.data(), y.data(), block);
-        for (const float v : y) kept += v;
-        benchmark::DoNotOptimize(kept);
-    }
-    state.counters["ns_per_sample"] =
-        benchmark::Counter(static_cast<double>(block), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
-    state.counters["x_real_time_48k"] =
-        benchmark::Counter(static_cast<double>(block) / 48000.0, benchmark::Counter::kIsIterationInvariantRate);
-}
+void w6_conv_metagrad(benchmark::State& state) { time_stream<conv_stack>(state, parameters_of<conv_stack>()); }
 
 void w6_conv_eigen(benchmark::State& state) {
     const auto p = parameters_of<conv_stack>();
@@ -120,27 +120,7 @@ void w6_conv_eigen(benchmark::State& state) {
     peer->first.load(p.layer<1>());
     peer->second.load(p.layer<3>());
     peer->third.load(p.layer<5>());
-    const std::vector<float> x = test_signal();
-    {
-        auto s = std::make_unique<mg::stream<conv_stack, float>>(p);
-        std::vector<float> y(block);
-        s->process(x.data(), y.data(), block);
-        for (std::size_t n = 0; n < block; ++n)
-            if (std::abs(peer->step(x[n]) - y[n]) > 1e-4f) {
-                std::cerr << "W6: the Eigen convolution peer and metagrad disagree at sample " << n << "\n";
-                std::exit(1);
-            }
-        peer->reset();
-    }
-    float kept = 0;
-    for (auto _ : state) {
-        for (std::size_t n = 0; n < block; ++n) kept += peer->step(x[n]);
-        benchmark::DoNotOptimize(kept);
-    }
-    state.counters["ns_per_sample"] =
-        benchmark::Counter(static_cast<double>(block), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
-    state.counters["x_real_time_48k"] =
-        benchmark::Counter(static_cast<double>(block) / 48000.0, benchmark::Counter::kIsIterationInvariantRate);
+    time_peer<conv_stack>(state, p, *peer);
 }
 }  // namespace
 

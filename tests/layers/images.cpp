@@ -13,25 +13,13 @@
 #include <boost/test/unit_test.hpp>
 
 #include "metagrad/metagrad.hpp"
+#include "fixture_checks.hpp"
 #include "support.hpp"
 
 namespace mg = metagrad;
 using namespace test_support;
 
 namespace {
-template <class T, class S>
-mg::tensor<T, S> fixture(const mg::safetensors_file& file, const std::string& name) {
-    mg::tensor<T, S> t;
-    file.copy_to(name, t);
-    return t;
-}
-template <class T, class S>
-void check_close(const mg::tensor<T, S>& got, const mg::tensor<T, S>& want, T tolerance, const std::string& what) {
-    for (std::size_t i = 0; i < S::size; ++i)
-        BOOST_TEST(std::abs(got[i] - want[i]) <= tolerance * std::max(T{1}, std::abs(want[i])),
-                   what << "[" << i << "]: " << got[i] << " against " << want[i]);
-}
-
 // PyTorch's nn.Sequential(Conv2d(2, 4, 3, padding=1), BatchNorm2d(4), ReLU(), MaxPool2d(2),
 // Conv2d(4, 6, 2, groups=2), Flatten(), Linear(24, 5)): the same positions, so the same names.
 using torch_cnn = mg::network<mg::shape<6, 6, 2>, mg::conv2d<4, mg::kernel<3>, mg::padding<1>>, mg::batch_norm<>, mg::relu,

@@ -15,42 +15,15 @@
 #include <boost/test/unit_test.hpp>
 
 #include "metagrad/metagrad.hpp"
+#include "fixture_checks.hpp"
 #include "support.hpp"
 
-// Every allocation in this program goes through here, so a test can count them. Not inlined:
-// g++ -O2 would otherwise pair malloc/free with new/delete and warn.
-namespace {
-std::size_t allocations = 0;
-}
-[[gnu::noinline]] void* operator new(std::size_t size) {
-    ++allocations;
-    if (void* p = std::malloc(size ? size : 1)) return p;
-    throw std::bad_alloc{};
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "allocation_counter.hpp"
 
 namespace mg = metagrad;
 using namespace test_support;
 
 namespace {
-template <class T, class S>
-mg::tensor<T, S> fixture(const mg::safetensors_file& file, const std::string& name) {
-    mg::tensor<T, S> t;
-    file.copy_to(name, t);
-    return t;
-}
-template <class T, class S>
-void check_close(const mg::tensor<T, S>& got, const mg::tensor<T, S>& want, T tolerance, const std::string& what) {
-    T worst{};
-    std::size_t at = 0;
-    for (std::size_t i = 0; i < S::size; ++i) {
-        const T error = std::abs(got[i] - want[i]) / std::max(T{1}, std::abs(want[i]));
-        if (!(error <= worst)) worst = error, at = i;
-    }
-    BOOST_TEST(worst <= tolerance, what << ": worst scaled error " << worst << " at " << at << " (" << got[at] << " against " << want[at] << ")");
-}
-
 // PyTorch's GRU(3, 8, batch_first=True) and LSTM(3, 8, ...), then Linear(8, 1) at every step, over
 // 1,000 steps: module 0 and module 1, so the state dict's names.
 constexpr std::size_t steps = 1000;

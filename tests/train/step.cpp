@@ -16,18 +16,7 @@
 #include "../support.hpp"
 #include "metagrad/metagrad.hpp"
 
-// Every allocation in this program goes through here, so a test can count them. Not inlined:
-// g++ -O2 would otherwise pair malloc/free with new/delete and warn.
-namespace {
-std::size_t allocations = 0;
-}
-[[gnu::noinline]] void* operator new(std::size_t size) {
-    ++allocations;
-    if (void* p = std::malloc(size ? size : 1)) return p;
-    throw std::bad_alloc{};
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "../allocation_counter.hpp"
 
 namespace mg = metagrad;
 using namespace test_support;
