@@ -1,7 +1,10 @@
-// Helpers shared by the tests: seeded random tensors and parameters, and a probe loss.
+// Helpers shared by the tests: seeded random tensors and parameters, a probe loss, and a small
+// separable data set.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <random>
 
 #include "metagrad/metagrad.hpp"
@@ -60,5 +63,19 @@ struct probe_loss {
 /// Gradient-check tolerance by element type: finite differences in float are good to ~1e-4.
 template <class T>
 inline constexpr T tolerance = sizeof(T) <= 4 ? T(2e-3) : T(1e-7);
+
+/// 64 separable samples of 3 classes (4 features, the class's own one high), for training loops;
+/// sample `nan_at` (if below 64) gets a NaN feature.
+inline metagrad::dataset<float, metagrad::shape<4>> separable_classes(std::size_t nan_at = 64) {
+    metagrad::dataset<float, metagrad::shape<4>> d;
+    d.classes = 3;
+    for (std::size_t i = 0; i < 64; ++i) {
+        const auto label = static_cast<std::uint32_t>(i % 3);
+        d.labels.push_back(label);
+        for (std::size_t k = 0; k < 4; ++k) d.features.push_back(static_cast<float>(k == label) + 0.01f * static_cast<float>((i * 7 + k) % 5));
+    }
+    if (nan_at < 64) d.features[nan_at * 4 + 2] = std::numeric_limits<float>::quiet_NaN();
+    return d;
+}
 
 }  // namespace test_support

@@ -282,16 +282,7 @@ namespace {
 using classifier = mg::sequential<mg::input<4>, mg::dense<8>, mg::relu, mg::dense<3>>;
 constexpr std::size_t batch = 4;
 
-mg::dataset<float, mg::shape<4>> separable() {
-    mg::dataset<float, mg::shape<4>> d;
-    d.classes = 3;
-    for (std::size_t i = 0; i < 64; ++i) {
-        const auto label = static_cast<std::uint32_t>(i % 3);
-        d.labels.push_back(label);
-        for (std::size_t k = 0; k < 4; ++k) d.features.push_back(static_cast<float>(k == label) + 0.01f * static_cast<float>((i * 7 + k) % 5));
-    }
-    return d;
-}
+mg::dataset<float, mg::shape<4>> separable() { return test_support::separable_classes(); }
 
 /// One epoch of `optimizer` from the same start; returns the parameters.
 template <class Optimizer>

@@ -17,6 +17,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "../support.hpp"
 #include "metagrad/metagrad.hpp"
 
 namespace mg = metagrad;
@@ -143,17 +144,7 @@ using tiny = mg::sequential<mg::input<4>, mg::dense<8>, mg::relu, mg::dense<3>>;
 constexpr std::size_t tiny_batch = 4;
 
 // 64 separable samples of 3 classes; `nan_at` (if below 64) gets a NaN feature.
-mg::dataset<float, mg::shape<4>> tiny_data(std::size_t nan_at = 64) {
-    mg::dataset<float, mg::shape<4>> d;
-    d.classes = 3;
-    for (std::size_t i = 0; i < 64; ++i) {
-        const auto label = static_cast<std::uint32_t>(i % 3);
-        d.labels.push_back(label);
-        for (std::size_t k = 0; k < 4; ++k) d.features.push_back(static_cast<float>(k == label) + 0.01f * static_cast<float>((i * 7 + k) % 5));
-    }
-    if (nan_at < 64) d.features[nan_at * 4 + 2] = std::numeric_limits<float>::quiet_NaN();
-    return d;
-}
+mg::dataset<float, mg::shape<4>> tiny_data(std::size_t nan_at = 64) { return test_support::separable_classes(nan_at); }
 
 struct tiny_run {
     std::unique_ptr<tiny::parameters<float>> p = std::make_unique<tiny::parameters<float>>();
