@@ -161,10 +161,12 @@ public:
     template <class T, class S>
     static void pack_for_stepping(const parameters<T, S>& p, stepping_parameters<T, S>& q) {
         constexpr std::size_t k = taps * S::last, padded = padded_outputs<T>;
-        q = {};
-        for (std::size_t o = 0; o < out_channels; ++o) {
-            for (std::size_t i = 0; i < k; ++i) q.weight[i * padded + o] = p.weight[o * k + i];
-            if constexpr (has_bias) q.bias[o] = p.bias[o];
+        // In place (no temporary), the padding columns zero.
+        for (std::size_t o = 0; o < padded; ++o) {
+            for (std::size_t i = 0; i < k; ++i) q.weight[i * padded + o] = o < out_channels ? p.weight[o * k + i] : T{};
+            q.bias[o] = T{};
+            if constexpr (has_bias)
+                if (o < out_channels) q.bias[o] = p.bias[o];
         }
     }
     /// One step of one stream: the same sums as a pass over a sequence, in another order.

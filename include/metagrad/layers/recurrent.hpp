@@ -73,9 +73,9 @@ constexpr void gates_in_place(T* v, F f, ScalarF scalar_f) {
 /// run time in float, eval/vector_math.hpp's tanh (within 6 ulp) and the logistic function as
 /// 0.5 + 0.5 tanh(x / 2). A gate's value multiplies another, so what matters is its absolute
 /// error: below 2e-7 over the whole float range (1.6e-7 with FMA; tests/layers/sequences.cpp
-/// sweeps it), where
-/// the relative form (eval::sigmoid, 2 ulp) costs an exponential and a division on the path from
-/// one step's state to the next: a GRU of 16 units streamed about 15% faster (W6, docs/benchmarks.md).
+/// sweeps it). The relative form (eval::sigmoid, 2 ulp) put an exponential and a division on the
+/// path from one step's state to the next: a GRU of 16 units streams about 15% faster without
+/// them (W6, docs/benchmarks.md).
 template <std::size_t N, class T>
 constexpr void sigmoid_in_place(T* v) {
     gates_in_place<N>(v, [](auto x) { return 0.5f + 0.5f * eval::tanh(0.5f * x); }, [](T x) { return math::sigmoid(x); });
@@ -191,16 +191,18 @@ struct recurrent {
     template <class T, class S>
     static void pack_for_stepping(const recurrent_parameters<T, S::last, Hidden, Cell::gates>& p, stepping_parameters<T, S>& q) {
         constexpr std::size_t width = Cell::gates * Hidden, padded = padded_width<T>;
-        q = {};
-        for (std::size_t j = 0; j < width; ++j) {
+        // Each column in place (no temporary: a wide layer's packed weights are megabytes), the
+        // padding columns zero.
+        for (std::size_t j = 0; j < padded; ++j) {
             // In float, the rows of the gates whose logistic function is 0.5 + 0.5 tanh(x / 2)
             // come halved (`Cell::halved_gate`): multiplying by 0.5 is exact, so the products
             // give x / 2 itself, one multiplication fewer between two steps' states.
-            const T scale = std::is_same_v<T, float> && Cell::halved_gate(j / Hidden) ? T(0.5) : T(1);
-            for (std::size_t f = 0; f < S::last; ++f) q.input_weights[f * padded + j] = scale * p.weight_ih_l0[j * S::last + f];
-            for (std::size_t k = 0; k < Hidden; ++k) q.hidden_weights[k * padded + j] = scale * p.weight_hh_l0[j * Hidden + k];
-            q.input_bias[j] = scale * p.bias_ih_l0[j];
-            q.hidden_bias[j] = scale * p.bias_hh_l0[j];
+            const T scale = j >= width ? T(0) : std::is_same_v<T, float> && Cell::halved_gate(j / Hidden) ? T(0.5) : T(1);
+            const std::size_t from = j < width ? j : 0;
+            for (std::size_t f = 0; f < S::last; ++f) q.input_weights[f * padded + j] = scale * p.weight_ih_l0[from * S::last + f];
+            for (std::size_t k = 0; k < Hidden; ++k) q.hidden_weights[k * padded + j] = scale * p.weight_hh_l0[from * Hidden + k];
+            q.input_bias[j] = scale * p.bias_ih_l0[from];
+            q.hidden_bias[j] = scale * p.bias_hh_l0[from];
         }
     }
     /// One step of one stream: the same maths as a pass over a sequence, the sums in another order
