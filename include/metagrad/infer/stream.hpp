@@ -47,9 +47,14 @@ struct streaming_layer<L> {
     using type = typename L::streaming_form;
 };
 
-template <std::size_t Position, class L>
-struct check_streams {
-    static_assert(streams_step_by_step<layer_at_position<Position, L>>,
+// The check lives in a class of its own, so that a failed assertion leaves the stream's types
+// usable and the mistake is the one error: every layer steps (the compilers name the first that
+// does not).
+template <class Net, class Positions>
+struct check_streaming;
+template <class In, class... Layers, std::size_t... I>
+struct check_streaming<network<In, Layers...>, std::index_sequence<I...>> {
+    static_assert((streams_step_by_step<layer_at_position<I, Layers>> && ...),
                   "metagrad::stream: this layer mixes time steps and cannot run one step at a time");
     static constexpr bool value = true;
 };
@@ -59,12 +64,9 @@ struct step_network_of;
 template <class In, class... Layers, std::size_t... I>
 struct step_network_of<network<In, Layers...>, std::index_sequence<I...>> {
     static_assert(In::rank == 2, "metagrad::stream: the network must take sequences, shape<T, Features>");
-    static constexpr bool checked = (check_streams<I, Layers>::value && ...);
     using type = network<shape<1, In::last>, typename streaming_layer<Layers>::type...>;
 };
-}  // namespace detail
 
-namespace detail {
 /// Whether a stream runs layer `L` through its stepping form (`stepping_hook`).
 template <class L, class S>
 concept steps_alone = declares_hook<L, stepping_hook>;
@@ -154,12 +156,12 @@ struct stream_parts_of<Net, T, Voices, std::index_sequence<I...>> {
 /// packed products sum in another order. A stream of a large network belongs on the heap.
 ///
 ///     metagrad::stream<net, float> s(p);
-///     for (float sample : input) out.push_back(s.step({sample})[0]);
+///     for (float sample : input) out.push_back(s.step(decltype(s)::input_type{sample})[0]);
 template <class Net, class T = float, std::size_t Voices = 1>
 class stream {
     static_assert(Voices > 0, "metagrad::stream: at least one voice");
+    static_assert(detail::check_streaming<Net, std::make_index_sequence<Net::depth>>::value);
     using step_network_of = detail::step_network_of<Net, std::make_index_sequence<Net::depth>>;
-    static_assert(step_network_of::checked);
 
 public:
     /// The network over one time step, layers in their streaming form.
