@@ -156,6 +156,45 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(lone_row_broadcast_kernel_agrees_with_the_referenc
     check_lone_row<T, 784, 256>();
 }
 
+// Rows of a batch through the broadcast form, with strides: each row bit for bit what the lone
+// row's kernel gives it (a sequence run whole equals it streamed), and near the reference sum.
+template <class T, std::size_t R, std::size_t K, std::size_t C>
+void check_broadcast_rows() {
+    constexpr std::size_t a_stride = K + 3, out_stride = C + 2;  // rows with gaps between them
+    const auto a = random_tensor<T, mg::shape<R, a_stride>>();
+    const auto b = random_tensor<T, mg::shape<K, C>>();
+    const auto bias = random_tensor<T, mg::shape<C>>();
+    mg::matrix<T, R, out_stride> out;
+    out.data.fill(T(7));
+    mg::eval::broadcast_rows_kernel<R, K, C, a_stride, out_stride>(out.data.data(), a.data.data(), b.data.data(),
+                                                                   mg::eval::add_column_bias<T>{bias.data.data()});
+    const double tolerance = (sizeof(T) == 4 ? 1e-5 : 1e-13) * static_cast<double>(K + 1);
+    std::size_t differ = 0, gaps_written = 0;
+    double worst = 0;
+    for (std::size_t r = 0; r < R; ++r) {
+        mg::vector<T, C> alone;
+        mg::eval::lone_row_kernel<K, C>(alone.data.data(), &a[r * a_stride], b.data.data(), mg::eval::add_column_bias<T>{bias.data.data()});
+        for (std::size_t c = 0; c < C; ++c) {
+            differ += !(out.at(r, c) == alone[c]);
+            double sum = 0;
+            for (std::size_t k = 0; k < K; ++k) sum += static_cast<double>(a[r * a_stride + k]) * static_cast<double>(b.at(k, c));
+            worst = std::max(worst, std::abs(static_cast<double>(out.at(r, c)) - (sum + static_cast<double>(bias[c]))));
+        }
+        for (std::size_t c = C; c < out_stride; ++c) gaps_written += out.at(r, c) != T(7);
+    }
+    BOOST_TEST(differ == 0u, differ << " sums differ from the lone row's (R " << R << ", K " << K << ", C " << C << ")");
+    BOOST_TEST(gaps_written == 0u);
+    BOOST_TEST(worst <= tolerance);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(broadcast_rows_kernel_equals_the_lone_row_kernel_row_by_row_run_time, T, element_types) {
+    check_broadcast_rows<T, 1, 1, 1>();
+    check_broadcast_rows<T, 5, 3, 7>();     // whole tiles of rows and one more; no whole vector
+    check_broadcast_rows<T, 9, 16, 48>();   // a GRU of 16's recurrent product
+    check_broadcast_rows<T, 11, 5, 50>();   // scalar columns past the vectors
+    check_broadcast_rows<T, 8, 33, 128>();  // K past the partial sums' multiple
+}
+
 // Column sums of rows in memory (a bias gradient), a row of vectors at a time at run time: the
 // same values as the definition's sums, bit for bit, the sign of a zero included.
 BOOST_AUTO_TEST_CASE_TEMPLATE(column_sums_of_rows_equal_the_definition_run_time, T, element_types) {

@@ -1,5 +1,5 @@
 // Reading a tensor from a fixture file, and comparing a result with a reference within a scaled
-// tolerance (|got - want| / max(1, |want|)), reported once, at the worst element.
+// tolerance (|got - want| / max(1, |want|)), reported once, at the worst element, or bit for bit.
 #pragma once
 
 #include <algorithm>
@@ -29,6 +29,16 @@ void check_close(const metagrad::tensor<T, S>& got, const metagrad::tensor<T, S>
         if (!(error <= worst)) worst = error, at = i;  // NaN is the worst of all
     }
     BOOST_TEST(worst <= tolerance, what << ": worst scaled error " << worst << " at " << at << " (" << got[at] << " against " << want[at] << ")");
+}
+
+/// Equal bit for bit (a NaN equals nothing): reports how many elements differ, and the first.
+template <class T, class S>
+void check_identical(const metagrad::tensor<T, S>& got, const metagrad::tensor<T, S>& want, const std::string& what) {
+    std::size_t differ = 0, first = 0;
+    for (std::size_t i = 0; i < S::size; ++i)
+        if (!(got[i] == want[i]) && differ++ == 0) first = i;
+    BOOST_TEST(differ == 0, what << ": " << differ << " of " << S::size << " values differ, the first at " << first << " ("
+                                 << got[first] << " against " << want[first] << ")");
 }
 
 }  // namespace test_support

@@ -396,54 +396,95 @@ inline void matmul_kernel(T* out, strided<T, Ars, Acs> a, strided<T, Brs, Bcs> b
 }
 
 namespace detail {
-// Columns [c0, c0 + Vectors * w) of a lone row times B (rows contiguous). Four partial sums per
-// output vector, over interleaved k, then added pairwise: the adds wait on chains K / 4 long.
-template <std::size_t Vectors, class T, std::size_t K, std::size_t C, class E>
-inline void broadcast_columns(T* out, const T* a, const T* b, E epilogue, std::size_t c0) {
-    constexpr std::size_t w = lanes<T>, split = K < 4 ? K : 4, whole = K - K % split;
-    simd<T> acc[split][Vectors] = {};
+// A lone row's tile: `broadcast_block` vectors of output, each summed as `broadcast_split`
+// partial sums over interleaved k (added pairwise at the end), so that the adds wait on chains
+// K / split long. 16 accumulators with 32 registers (AVX-512); with 16 (AVX2), 8: sixteen would
+// leave none for the broadcast, and spilled accumulators turn every multiply-add into a load and
+// a store (GRU 32 and LSTM 16 stepped 1.2-1.3 times slower than Eigen's on Zen 3).
+inline constexpr std::size_t broadcast_block = 4;
+inline constexpr std::size_t broadcast_split = simd_registers >= 32 ? 4 : 2;
+// Rows [0, Rows) x columns [c0, c0 + Vectors * w) of A (row i at a + i * As) times B (K x C,
+// rows contiguous), into out (row i at out + i * Os). Each loaded vector of B serves every row.
+template <std::size_t Rows, std::size_t Vectors, class T, std::size_t K, std::size_t C, std::size_t As, std::size_t Os, class E>
+inline void broadcast_tile(T* out, const T* a, const T* b, E epilogue, std::size_t c0) {
+    constexpr std::size_t w = lanes<T>, split = K < broadcast_split ? K : broadcast_split, whole = K - K % split;
+    simd<T> acc[Rows][split][Vectors] = {};
     const T* b_k = b + c0;
+    // Unrolled whole over a short K (16), g++ hoists the loads ahead of the multiply-adds and
+    // spills: LSTM 16 stepped 1.8 times slower.
+#pragma GCC unroll 2
     for (std::size_t k = 0; k < whole; k += split)
-        for (std::size_t u = 0; u < split; ++u, b_k += C) {
-            const simd<T> s = splat(a[k + u]);
-            for (std::size_t j = 0; j < Vectors; ++j) acc[u][j] += s * load(b_k + j * w);
+        for (std::size_t u = 0; u < split; ++u, b_k += C)
+            for (std::size_t i = 0; i < Rows; ++i) {
+                const simd<T> s = splat(a[i * As + k + u]);
+                for (std::size_t j = 0; j < Vectors; ++j) acc[i][u][j] += s * load(b_k + j * w);
+            }
+    for (std::size_t k = whole; k < K; ++k, b_k += C)
+        for (std::size_t i = 0; i < Rows; ++i) {
+            const simd<T> s = splat(a[i * As + k]);
+            for (std::size_t j = 0; j < Vectors; ++j) acc[i][0][j] += s * load(b_k + j * w);
         }
-    for (std::size_t k = whole; k < K; ++k, b_k += C) {
-        const simd<T> s = splat(a[k]);
-        for (std::size_t j = 0; j < Vectors; ++j) acc[0][j] += s * load(b_k + j * w);
-    }
-    for (std::size_t j = 0; j < Vectors; ++j) {
-        simd<T> sum = acc[0][j];
-        if constexpr (split == 4)
-            sum = (acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j]);
-        else
-            for (std::size_t u = 1; u < split; ++u) sum += acc[u][j];
-        T* at = out + c0 + j * w;
-        store(at, epilogue.finish(sum, at, c0 + j * w));
+    for (std::size_t i = 0; i < Rows; ++i)
+        for (std::size_t j = 0; j < Vectors; ++j) {
+            simd<T> sum = acc[i][0][j];
+            if constexpr (split == 4)
+                sum = (acc[i][0][j] + acc[i][1][j]) + (acc[i][2][j] + acc[i][3][j]);  // pairwise: two adds deep
+            else
+                for (std::size_t u = 1; u < split; ++u) sum += acc[i][u][j];
+            T* at = out + i * Os + c0 + j * w;
+            store(at, epilogue.finish(sum, at, c0 + j * w));
+        }
+}
+
+// Rows of a batch at once in `broadcast_rows_kernel`: one vector of output each, so as many
+// accumulators as a lone row's tile.
+inline constexpr std::size_t broadcast_rows = broadcast_block;
+
+// One row: blocks of `broadcast_block` vectors, then one of the vectors left, then the columns
+// past the last whole vector one sum at a time.
+template <class T, std::size_t K, std::size_t C, class E>
+inline void broadcast_row(T* out, const T* a, const T* b, E epilogue) {
+    constexpr std::size_t w = lanes<T>, block = broadcast_block, vector_end = C - C % w, rest = vector_end % (block * w) / w;
+    std::size_t c0 = 0;
+    for (; c0 + block * w <= vector_end; c0 += block * w) broadcast_tile<1, block, T, K, C, K, C>(out, a, b, epilogue, c0);
+    if constexpr (rest > 0) broadcast_tile<1, rest, T, K, C, K, C>(out, a, b, epilogue, c0);
+    for (std::size_t c = vector_end; c < C; ++c) {
+        T sum{};
+        for (std::size_t k = 0; k < K; ++k) sum = multiply_add(a[k], b[k * C + c], sum);
+        out[c] = epilogue.finish(sum, &out[c], c);
     }
 }
 }  // namespace detail
 
 /// `out` (1 x C) = a (1 x K, contiguous) times B (K x C, rows contiguous), each sum passed through
 /// `epilogue`: the broadcast form of one-sample inference, for weights stored input-major
-/// (`predictor` packs them so). No reduction across lanes, and four partial sums per output
-/// vector, so it rounds differently from `matmul_kernel`. Columns past the last whole vector are
-/// summed one by one.
+/// (`predictor` and `stream` pack them so). No reduction across lanes, and partial sums over
+/// interleaved k (`broadcast_split`), so it rounds differently from `matmul_kernel`. Columns past
+/// the last whole vector are summed one by one.
 template <std::size_t K, std::size_t C, class T, class E = store_sum<T>>
 inline void lone_row_kernel(T* out, const T* a, const T* b, E epilogue = {}) {
-    constexpr std::size_t w = lanes<T>, block = 4, vector_end = C - C % w;
-    std::size_t c0 = 0;  // blocks of 4 vectors, then one of 2 and one of 1 as needed
-    for (; c0 + block * w <= vector_end; c0 += block * w) detail::broadcast_columns<block, T, K, C>(out, a, b, epilogue, c0);
-    if constexpr (vector_end % (block * w) >= 2 * w) {
-        detail::broadcast_columns<2, T, K, C>(out, a, b, epilogue, c0);
-        c0 += 2 * w;
+    detail::broadcast_row<T, K, C>(out, a, b, epilogue);
+}
+
+/// `out` (R x C, row r at `out + r * OutStride`) = A (R x K, row r at `a + r * AStride`) times B
+/// (K x C, rows contiguous), each sum passed through `epilogue`: `lone_row_kernel` on a batch,
+/// rounding as it does row by row, bit for bit (every sum takes the same partial sums in the same
+/// order), so that a sequence run whole equals the same network streamed one step at a time. Rows
+/// go `broadcast_rows` at a time, sharing each vector of B they load. One thread.
+template <std::size_t R, std::size_t K, std::size_t C, std::size_t AStride, std::size_t OutStride, class T, class E = store_sum<T>>
+inline void broadcast_rows_kernel(T* out, const T* a, const T* b, E epilogue = {}) {
+    constexpr std::size_t w = lanes<T>, rows = detail::broadcast_rows, vector_end = C - C % w, whole_rows = R - R % rows;
+    for (std::size_t r0 = 0; r0 < whole_rows; r0 += rows) {
+        for (std::size_t c0 = 0; c0 < vector_end; c0 += w)
+            detail::broadcast_tile<rows, 1, T, K, C, AStride, OutStride>(out + r0 * OutStride, a + r0 * AStride, b, epilogue, c0);
+        for (std::size_t c = vector_end; c < C; ++c)
+            for (std::size_t r = r0; r < r0 + rows; ++r) {
+                T sum{};
+                for (std::size_t k = 0; k < K; ++k) sum = multiply_add(a[r * AStride + k], b[k * C + c], sum);
+                out[r * OutStride + c] = epilogue.finish(sum, &out[r * OutStride + c], c);
+            }
     }
-    if constexpr (vector_end % (2 * w) == w) detail::broadcast_columns<1, T, K, C>(out, a, b, epilogue, c0);
-    for (std::size_t c = vector_end; c < C; ++c) {
-        T sum{};
-        for (std::size_t k = 0; k < K; ++k) sum = multiply_add(a[k], b[k * C + c], sum);
-        out[c] = epilogue.finish(sum, &out[c], c);
-    }
+    for (std::size_t r = whole_rows; r < R; ++r) detail::broadcast_row<T, K, C>(out + r * OutStride, a + r * AStride, b, epilogue);
 }
 
 }  // namespace metagrad::eval

@@ -152,8 +152,9 @@ struct stream_parts_of<Net, T, Voices, std::index_sequence<I...>> {
 /// `stepping_hook` (GRU, LSTM) runs one step from parameters packed for it, the others their
 /// ordinary forward pass on one step. Every buffer is a member, so after construction a call
 /// allocates nothing, locks nothing and makes no system call (tests/layers/sequences.cpp counts
-/// allocations). Outputs equal `Net`'s on the whole sequence, step by step, to rounding: the
-/// packed products sum in another order. A stream of a large network belongs on the heap.
+/// allocations). Outputs equal `Net`'s on the whole sequence at run time, step by step, bit for
+/// bit: its pass takes a stream's sums (docs/design.md, "Sequences"). A stream of a large network
+/// belongs on the heap.
 ///
 ///     metagrad::stream<net, float> s(p);
 ///     for (float sample : input) out.push_back(s.step(decltype(s)::input_type{sample})[0]);

@@ -77,7 +77,8 @@ struct check_causal_conv1d_options {
 ///
 /// The forward pass copies each output's K taps (K*C values; past inputs from the ring, or zeros)
 /// into the cache as one row (im2col over time) and runs `patches x weight^T + bias` as one
-/// product on the matrix kernels; the backward pass takes the weight gradient from the same
+/// product: at run time a stream's (the kernel packed input-major, eval::broadcast_rows_kernel),
+/// so that the whole sequence equals it streamed, bit for bit; the backward pass takes the weight gradient from the same
 /// patches and the input gradient as the patches' gradients folded back onto the input. Allocates
 /// nothing; constexpr.
 template <std::size_t Out, class... Options>
@@ -120,6 +121,16 @@ public:
     template <class S>
     static constexpr std::size_t flops = S::template extent<0> * out_channels * (2 * taps * S::last + (has_bias ? 1 : 0));
 
+    /// A stream's parameters (infer/stream.hpp): the kernel input-major (`K*C x Out`, rows padded
+    /// with zeros to whole vectors), so that a step's product broadcasts each tap's value over a
+    /// row of outputs.
+    template <class T>
+    static constexpr std::size_t padded_outputs = (out_channels + eval::lanes<T> - 1) / eval::lanes<T> * eval::lanes<T>;
+    template <class T, class S>
+    struct stepping_parameters {
+        matrix<T, taps * S::last, padded_outputs<T>> weight{};
+        vector<T, padded_outputs<T>> bias{};
+    };
     /// What the forward pass of `B` sequences of `S` keeps: each output's taps, row `b * T + t`
     /// (sequence b, step t) of `K*C` values, and (`stateful`) each sequence's last (K-1)*D inputs.
     template <class T, class S, std::size_t B>
@@ -127,6 +138,11 @@ public:
         static constexpr std::size_t steps = S::template extent<0>, channels = S::last;
         static constexpr std::size_t kept = carries_state && history > 0 ? history : 1;
         tensor<T, shape<B * steps, taps * channels>> patches{};
+        /// The kernel as a stream packs it, and the outputs with its padding columns (unless
+        /// there are none): at run time the forward pass takes a stream's products, so that a
+        /// sequence run whole equals it streamed, bit for bit.
+        stepping_parameters<T, S> packed{};
+        tensor<T, shape<padded_outputs<T> == out_channels ? 1 : B * steps, padded_outputs<T>>> padded_outputs_of_steps{};
         /// A ring per sequence: input x_{-(K-1)D + i} (before this call's first step) at
         /// position (oldest + i) mod (K-1)D.
         tensor<T, shape<B, kept, channels>> past{};
@@ -139,16 +155,6 @@ public:
         tensor<T, shape<B * S::template extent<0>, taps * S::last>> patch_gradients{};
     };
 
-    /// A stream's parameters (infer/stream.hpp): the kernel input-major (`K*C x Out`, rows padded
-    /// with zeros to whole vectors), so that a step's product broadcasts each tap's value over a
-    /// row of outputs.
-    template <class T>
-    static constexpr std::size_t padded_outputs = (out_channels + eval::lanes<T> - 1) / eval::lanes<T> * eval::lanes<T>;
-    template <class T, class S>
-    struct stepping_parameters {
-        matrix<T, taps * S::last, padded_outputs<T>> weight{};
-        vector<T, padded_outputs<T>> bias{};
-    };
     /// What one stream carries: its last (K-1)*D inputs and the present one, in a ring written
     /// twice over (at `newest` and `newest + R`), so that the last R inputs always lie in one
     /// run, oldest first, at `newest + 1`: no input is moved as the steps go.
@@ -169,7 +175,7 @@ public:
                 if (o < out_channels) q.bias[o] = p.bias[o];
         }
     }
-    /// One step of one stream: the same sums as a pass over a sequence, in another order.
+    /// One step of one stream: the sums of a pass over a sequence at run time, in the same order.
     template <class T, class S>
     static void step(const stepping_parameters<T, S>& q, carried<T, S>& state, const T* x, T* y) {
         constexpr std::size_t c = S::last, k = taps * c, padded = padded_outputs<T>, ring = carried<T, S>::ring;
@@ -189,6 +195,24 @@ public:
         constexpr std::size_t B = Ctx::batch, rows = B * S::template extent<0>, k = taps * S::last;
         auto& cache = io.cache;
         gather<S, B>(io.x, cache);
+        if (!std::is_constant_evaluated()) {
+            using T = typename IO::value_type;
+            constexpr std::size_t padded = padded_outputs<T>;
+            pack_for_stepping(io.parameters, cache.packed);
+            const eval::add_column_bias<T> bias{cache.packed.bias.data.data()};
+            if constexpr (padded == out_channels) {
+                eval::broadcast_rows_kernel<rows, k, padded, k, padded>(io.y.data.data(), cache.patches.data.data(),
+                                                                         cache.packed.weight.data.data(), bias);
+            } else {
+                auto& wide = cache.padded_outputs_of_steps;
+                eval::broadcast_rows_kernel<rows, k, padded, k, padded>(wide.data.data(), cache.patches.data.data(),
+                                                                         cache.packed.weight.data.data(), bias);
+                for (std::size_t r = 0; r < rows; ++r)
+                    for (std::size_t o = 0; o < out_channels; ++o) io.y[r * out_channels + o] = wide[r * padded + o];
+            }
+            if constexpr (carries_state && history > 0) remember<S, B>(io.x, cache);
+            return;
+        }
         const auto weight = reshape<shape<out_channels, k>>(io.parameters.weight);
         if constexpr (has_bias)
             eval::assign_to_fresh(io.y.data, matmul(cache.patches, transpose(weight)) + broadcast_rows<rows>(io.parameters.bias));

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <string_view>
+#include <type_traits>
 
 #include "metagrad/layers/recurrent.hpp"
 
@@ -19,38 +20,51 @@ struct gru_cell {
     static constexpr std::size_t gates = 3, carried = 1, kept = 1;
 
     // g: the step's input gates, replaced by r, z, n; h: h_prev, replaced by h. Each
-    // function runs over whole gates (r and z together), so that it runs a vector at a time.
+    // function runs over whole gates (r and z together), so that it runs a vector at a time. In
+    // float at run time r's and z's rows come halved (`halved_gate`) and the step is
+    // `stream_step`'s, so that training and streaming take the same values.
     template <std::size_t H, class T>
-    static constexpr void forward_step(T* g, const T* q, T* h, T*, T* kept_values) {
+    static constexpr void forward_step(T* g, const T* q, T* h, T* c, T* kept_values) {
+        for (std::size_t j = 0; j < H; ++j) kept_values[j] = q[2 * H + j];
+        if constexpr (std::is_same_v<T, float>) {
+            if (!std::is_constant_evaluated()) {
+                stream_step<H>(g, q, h, c);
+                for (std::size_t j = 0; j < 2 * H; ++j) g[j] = detail::multiply_add(0.5f, g[j], 0.5f);  // r and z from tanh(a / 2)
+                return;
+            }
+        }
         for (std::size_t j = 0; j < 2 * H; ++j) g[j] += q[j];
         detail::sigmoid_in_place<2 * H>(g);
-        for (std::size_t j = 0; j < H; ++j) {
-            kept_values[j] = q[2 * H + j];
-            g[2 * H + j] += g[j] * q[2 * H + j];
-        }
+        for (std::size_t j = 0; j < H; ++j) g[2 * H + j] = detail::multiply_add(g[j], q[2 * H + j], g[2 * H + j]);
         detail::tanh_in_place<H>(g + 2 * H);
         for (std::size_t j = 0; j < H; ++j) {
             const T z = g[H + j], n = g[2 * H + j];
-            h[j] = (T{1} - z) * n + z * h[j];
+            h[j] = detail::multiply_add(z, h[j], (T{1} - z) * n);
         }
     }
 
-    /// A stream's step in float (recurrent.hpp): r's and z's rows come halved, so the sums are
-    /// a_r / 2 and a_z / 2 and the logistic functions are 0.5 + 0.5 tanh of them directly. n's
-    /// argument, g_n + r q_n, is taken as (g_n + q_n / 2) + t_r (q_n / 2), one multiply-add after
-    /// r's tanh instead of two; it rounds differently from `forward_step`'s, within a few ulp.
-    template <std::size_t H>
-    static void stream_step(float* g, const float* q, float* h, float*) {
-        for (std::size_t j = 0; j < 2 * H; ++j) g[j] += q[j];
-        detail::tanh_in_place<2 * H>(g);
-        for (std::size_t j = 0; j < H; ++j) {
-            const float half_q = 0.5f * q[2 * H + j];
-            g[2 * H + j] = (g[2 * H + j] + half_q) + g[j] * half_q;
-        }
-        detail::tanh_in_place<H>(g + 2 * H);
-        for (std::size_t j = 0; j < H; ++j) {
-            const float z = 0.5f + 0.5f * g[H + j], n = g[2 * H + j];
-            h[j] = (1.0f - z) * n + z * h[j];
+    /// One step in float at run time, of a stream and of a pass over a sequence: r's and z's rows
+    /// come halved, so the sums are a_r / 2 and a_z / 2 and the logistic functions are
+    /// 0.5 + 0.5 tanh of them directly. n's argument, g_n + r q_n, is taken as
+    /// (g_n + q_n / 2) + t_r (q_n / 2), one multiply-add after r's tanh instead of two. Leaves
+    /// tanh(a_r / 2), tanh(a_z / 2) and n in g. In double, `forward_step`.
+    template <std::size_t H, class T>
+    static void stream_step(T* g, const T* q, T* h, T* c) {
+        if constexpr (!std::is_same_v<T, float>) {
+            T kept_values[H];
+            forward_step<H>(g, q, h, c, kept_values);
+        } else {
+            for (std::size_t j = 0; j < 2 * H; ++j) g[j] += q[j];
+            detail::tanh_in_place<2 * H>(g);
+            for (std::size_t j = 0; j < H; ++j) {
+                const float half_q = 0.5f * q[2 * H + j];
+                g[2 * H + j] = detail::multiply_add(g[j], half_q, g[2 * H + j] + half_q);
+            }
+            detail::tanh_in_place<H>(g + 2 * H);
+            for (std::size_t j = 0; j < H; ++j) {
+                const float z = detail::multiply_add(0.5f, g[H + j], 0.5f), n = g[2 * H + j];
+                h[j] = detail::multiply_add(z, h[j], (1.0f - z) * n);
+            }
         }
     }
     /// Whether gate `i`'s rows come halved in a stream (r and z, whose function is the logistic one).

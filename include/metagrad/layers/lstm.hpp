@@ -21,49 +21,56 @@ struct lstm_cell {
     static constexpr std::string_view name = "lstm";
     static constexpr std::size_t gates = 4, carried = 2, kept = 2;
 
-    // At run time in float the four gates are one pass of tanh over all 4H values (the logistic
-    // function being 0.5 + 0.5 tanh(x / 2), as recurrent.hpp's gates compute it), so that whole
-    // vectors run even when a gate is shorter than one; otherwise math::'s functions.
+    // In float at run time i's, f's and o's rows come halved (`halved_gate`) and the step is
+    // `stream_step`'s, so that training and streaming take the same values; otherwise math::'s
+    // functions.
     template <std::size_t H, class T>
     static constexpr void forward_step(T* a, const T* q, T* h, T* c, T* kept_values) {
-        bool vectors = false;
-        if constexpr (std::is_same_v<T, float>) vectors = !std::is_constant_evaluated();
-        if (vectors) {
-            for (std::size_t j = 0; j < 2 * H; ++j) a[j] = T(0.5) * (a[j] + q[j]);
-            for (std::size_t j = 2 * H; j < 3 * H; ++j) a[j] += q[j];
-            for (std::size_t j = 3 * H; j < 4 * H; ++j) a[j] = T(0.5) * (a[j] + q[j]);
-            detail::tanh_in_place<4 * H>(a);
-            for (std::size_t j = 0; j < 2 * H; ++j) a[j] = T(0.5) + T(0.5) * a[j];
-            for (std::size_t j = 3 * H; j < 4 * H; ++j) a[j] = T(0.5) + T(0.5) * a[j];
-        } else {
-            for (std::size_t j = 0; j < 4 * H; ++j) a[j] += q[j];
-            detail::sigmoid_in_place<2 * H>(a);
-            detail::tanh_in_place<H>(a + 2 * H);
-            detail::sigmoid_in_place<H>(a + 3 * H);
+        for (std::size_t j = 0; j < H; ++j) kept_values[j] = c[j];
+        if constexpr (std::is_same_v<T, float>) {
+            if (!std::is_constant_evaluated()) {
+                halved_step<H>(a, q, h, c, kept_values + H);
+                for (std::size_t j = 0; j < 2 * H; ++j) a[j] = detail::multiply_add(0.5f, a[j], 0.5f);  // i and f from tanh(a / 2)
+                for (std::size_t j = 3 * H; j < 4 * H; ++j) a[j] = detail::multiply_add(0.5f, a[j], 0.5f);  // o
+                return;
+            }
         }
+        for (std::size_t j = 0; j < 4 * H; ++j) a[j] += q[j];
+        detail::sigmoid_in_place<2 * H>(a);
+        detail::tanh_in_place<H>(a + 2 * H);
+        detail::sigmoid_in_place<H>(a + 3 * H);
         for (std::size_t j = 0; j < H; ++j) {
-            kept_values[j] = c[j];
-            c[j] = a[H + j] * c[j] + a[j] * a[2 * H + j];
+            c[j] = detail::multiply_add(a[H + j], c[j], a[j] * a[2 * H + j]);
             kept_values[H + j] = c[j];
         }
         detail::tanh_in_place<H>(kept_values + H);
         for (std::size_t j = 0; j < H; ++j) h[j] = a[3 * H + j] * kept_values[H + j];
     }
 
-    /// A stream's step in float (recurrent.hpp): i's, f's and o's rows come halved, so one pass
-    /// of tanh over the four gates' sums gives them all, with no scaling before it.
+    /// A stream's step (recurrent.hpp): in float `halved_step`, otherwise `forward_step`.
+    template <std::size_t H, class T>
+    static void stream_step(T* a, const T* q, T* h, T* c) {
+        alignas(64) T kept_values[2 * H];
+        if constexpr (std::is_same_v<T, float>)
+            halved_step<H>(a, q, h, c, kept_values + H);
+        else
+            forward_step<H>(a, q, h, c, kept_values);
+    }
+
+    /// One step in float at run time, of a stream and of a pass over a sequence: i's, f's and o's
+    /// rows come halved, so one pass of tanh over the four gates' sums gives them all, with no
+    /// scaling before it. Leaves tanh(a / 2) of i, f, o and g itself in a, tanh(c) in tanh_c.
     template <std::size_t H>
-    static void stream_step(float* a, const float* q, float* h, float* c) {
+    static void halved_step(float* a, const float* q, float* h, float* c, float* tanh_c) {
         for (std::size_t j = 0; j < 4 * H; ++j) a[j] += q[j];
         detail::tanh_in_place<4 * H>(a);
-        alignas(64) float tanh_c[H];
         for (std::size_t j = 0; j < H; ++j) {
-            const float i = 0.5f + 0.5f * a[j], f = 0.5f + 0.5f * a[H + j];
-            c[j] = f * c[j] + i * a[2 * H + j];
+            const float i = detail::multiply_add(0.5f, a[j], 0.5f), f = detail::multiply_add(0.5f, a[H + j], 0.5f);
+            c[j] = detail::multiply_add(f, c[j], i * a[2 * H + j]);
             tanh_c[j] = c[j];
         }
         detail::tanh_in_place<H>(tanh_c);
-        for (std::size_t j = 0; j < H; ++j) h[j] = (0.5f + 0.5f * a[3 * H + j]) * tanh_c[j];
+        for (std::size_t j = 0; j < H; ++j) h[j] = detail::multiply_add(0.5f, a[3 * H + j], 0.5f) * tanh_c[j];
     }
     /// Whether gate `i`'s rows come halved in a stream (i, f and o: not g, whose function is tanh).
     static constexpr bool halved_gate(std::size_t i) { return i != 2; }

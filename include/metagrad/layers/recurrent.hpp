@@ -76,6 +76,15 @@ constexpr void gates_in_place(T* v, F f, ScalarF scalar_f) {
 /// sweeps it). The relative form (eval::sigmoid, 2 ulp) put an exponential and a division on the
 /// path from one step's state to the next: a GRU of 16 units streams about 15% faster without
 /// them (W6, docs/benchmarks.md).
+/// a b + c: at run time rounded once where the target has FMA (eval::multiply_add), so that a
+/// cell's step rounds alike wherever it is inlined: how g++ contracts a * b + c * d on its own
+/// depends on the code around it (whether the loop is vectorized), and a stream would then differ
+/// from a pass over the whole sequence in the last bit.
+template <class T>
+constexpr T multiply_add(T a, T b, T c) {
+    if (std::is_constant_evaluated()) return a * b + c;
+    return eval::multiply_add(a, b, c);
+}
 template <std::size_t N, class T>
 constexpr void sigmoid_in_place(T* v) {
     gates_in_place<N>(v, [](auto x) { return 0.5f + 0.5f * eval::tanh(0.5f * x); }, [](T x) { return math::sigmoid(x); });
@@ -138,13 +147,29 @@ struct recurrent {
     template <class S>
     static constexpr std::size_t flops = S::template extent<0> * (2 * Cell::gates * Hidden * (S::last + Hidden) + 8 * Hidden);
 
+    /// A stream's parameters (infer/stream.hpp): both weight matrices input-major, so that one
+    /// step's products broadcast each input over rows of weights with no sums across lanes, and
+    /// their rows padded with zeros to whole vectors (24 gate values fill two vectors of 16).
+    template <class T>
+    static constexpr std::size_t padded_width = (Cell::gates * Hidden + eval::lanes<T> - 1) / eval::lanes<T> * eval::lanes<T>;
+    template <class T, class S>
+    struct stepping_parameters {
+        matrix<T, S::last, padded_width<T>> input_weights{};
+        matrix<T, Hidden, padded_width<T>> hidden_weights{};
+        vector<T, padded_width<T>> input_bias{};
+        vector<T, padded_width<T>> hidden_bias{};
+    };
     /// What the forward pass of `B` sequences of `S` keeps. Row `b * T + t` of each buffer is
     /// sequence b's step t, the order of the input's rows.
     template <class T, class S, std::size_t B>
     struct cache {
         static constexpr std::size_t steps = S::template extent<0>;
-        /// W_ih x_t + b_ih for every step, then the cell's gate values.
-        tensor<T, shape<B * steps, Cell::gates * Hidden>> input_gates{};
+        /// The weights as a stream packs them: at run time both passes take the products as a
+        /// stream does, so that a sequence run whole equals it streamed, bit for bit.
+        stepping_parameters<T, S> packed{};
+        /// W_ih x_t + b_ih for every step (rows padded as the packed weights' are; in float at
+        /// run time the logistic gates' halved), then the cell's gate values.
+        tensor<T, shape<B * steps, padded_width<T>>> input_gates{};
         /// h_{t-1} of every step (the right operand of W_hh's gradient).
         tensor<T, shape<B * steps, Hidden>> previous{};
         /// What the cell keeps of each step for its backward pass.
@@ -154,7 +179,7 @@ struct recurrent {
         tensor<T, shape<B, Hidden>> h{};
         tensor<T, shape<B, Cell::carried == 2 ? Hidden : 1>> c{};
         /// W_hh h_{t-1} + b_hh for one step of the batch.
-        tensor<T, shape<B, Cell::gates * Hidden>> hidden_gates{};
+        tensor<T, shape<B, padded_width<T>>> hidden_gates{};
     };
 
     /// The backward pass's buffers: the gradients at the gates of every step (input side and
@@ -170,18 +195,6 @@ struct recurrent {
         tensor<T, shape<B, Cell::carried == 2 ? Hidden : 1>> dl_dc{};
     };
 
-    /// A stream's parameters (infer/stream.hpp): both weight matrices input-major, so that one
-    /// step's products broadcast each input over rows of weights with no sums across lanes, and
-    /// their rows padded with zeros to whole vectors (24 gate values fill two vectors of 16).
-    template <class T>
-    static constexpr std::size_t padded_width = (Cell::gates * Hidden + eval::lanes<T> - 1) / eval::lanes<T> * eval::lanes<T>;
-    template <class T, class S>
-    struct stepping_parameters {
-        matrix<T, S::last, padded_width<T>> input_weights{};
-        matrix<T, Hidden, padded_width<T>> hidden_weights{};
-        vector<T, padded_width<T>> input_bias{};
-        vector<T, padded_width<T>> hidden_bias{};
-    };
     /// What one stream carries from step to step: h, and the LSTM's c.
     template <class T, class S>
     struct carried {
@@ -205,40 +218,53 @@ struct recurrent {
             q.hidden_bias[j] = scale * p.bias_hh_l0[from];
         }
     }
-    /// One step of one stream: the same maths as a pass over a sequence, the sums in another order
-    /// (and in float the cell's `stream_step`, written for the halved rows).
+    /// One step of one stream: the products of a pass over a sequence, and the cell's
+    /// `stream_step` (its `forward_step` without what the backward pass keeps).
     template <class T, class S>
     static void step(const stepping_parameters<T, S>& q, carried<T, S>& state, const T* x, T* y) {
         constexpr std::size_t padded = padded_width<T>;
-        alignas(64) T g[padded], r[padded], kept[Cell::kept * Hidden];
+        alignas(64) T g[padded], r[padded];
         eval::lone_row_kernel<S::last, padded>(g, x, q.input_weights.data.data(), eval::add_column_bias<T>{q.input_bias.data.data()});
         eval::lone_row_kernel<Hidden, padded>(r, state.h.data.data(), q.hidden_weights.data.data(),
                                               eval::add_column_bias<T>{q.hidden_bias.data.data()});
-        if constexpr (std::is_same_v<T, float>)
-            Cell::template stream_step<Hidden>(g, r, state.h.data.data(), state.c.data.data());
-        else
-            Cell::template forward_step<Hidden>(g, r, state.h.data.data(), state.c.data.data(), kept);
+        Cell::template stream_step<Hidden>(g, r, state.h.data.data(), state.c.data.data());
         for (std::size_t j = 0; j < Hidden; ++j) y[j] = state.h[j];
     }
 
     template <class Ctx, pass_io IO>
     static constexpr void forward(const Ctx&, const IO& io) {
-        constexpr std::size_t B = Ctx::batch, steps = IO::sample_shape::template extent<0>, width = Cell::gates * Hidden;
+        constexpr std::size_t B = Ctx::batch, steps = IO::sample_shape::template extent<0>;
+        constexpr std::size_t features = IO::sample_shape::last, padded = padded_width<typename IO::value_type>;
         const auto& p = io.parameters;
         auto& k = io.cache;
+        // At run time the products of a stream (`pack_for_stepping`, eval::broadcast_rows_kernel),
+        // so that the sums are its sums; in constant evaluation plain loops.
+        // Not const: a const bool's initializer is constant-evaluated, and would say true.
+        bool as_a_stream = !std::is_constant_evaluated();
+        if (as_a_stream) pack_for_stepping(p, k.packed);
         // Every step's input product at once: (B*T x F) (F x G*H).
-        eval::assign_to_fresh(k.input_gates.data, matmul(as_rows(io.x), transpose(p.weight_ih_l0)) + broadcast_rows<B * steps>(p.bias_ih_l0));
+        if (as_a_stream)
+            eval::broadcast_rows_kernel<B * steps, features, padded, features, padded>(
+                k.input_gates.data.data(), io.x.data.data(), k.packed.input_weights.data.data(),
+                eval::add_column_bias<typename IO::value_type>{k.packed.input_bias.data.data()});
+        else
+            product_with_bias<B * steps, features>(k.input_gates, io.x, p.weight_ih_l0, p.bias_ih_l0);
         if constexpr (!carries_state) {
             k.h = {};
             k.c = {};
         }
         for (std::size_t t = 0; t < steps; ++t) {
-            eval::assign_to_fresh(k.hidden_gates.data, matmul(k.h, transpose(p.weight_hh_l0)) + broadcast_rows<B>(p.bias_hh_l0));
+            if (as_a_stream)
+                eval::broadcast_rows_kernel<B, Hidden, padded, Hidden, padded>(
+                    k.hidden_gates.data.data(), k.h.data.data(), k.packed.hidden_weights.data.data(),
+                    eval::add_column_bias<typename IO::value_type>{k.packed.hidden_bias.data.data()});
+            else
+                product_with_bias<B, Hidden>(k.hidden_gates, k.h, p.weight_hh_l0, p.bias_hh_l0);
             for (std::size_t b = 0; b < B; ++b) {
                 const std::size_t row = b * steps + t;
                 for (std::size_t j = 0; j < Hidden; ++j) k.previous[row * Hidden + j] = k.h[b * Hidden + j];
                 // The gates' values replace their inputs in `input_gates`; h and c are updated in place.
-                Cell::template forward_step<Hidden>(&k.input_gates[row * width], &k.hidden_gates[b * width], &k.h[b * Hidden],
+                Cell::template forward_step<Hidden>(&k.input_gates[row * padded], &k.hidden_gates[b * padded], &k.h[b * Hidden],
                                                     &k.c[b * (Cell::carried == 2 ? Hidden : 1)], &k.kept[row * Cell::kept * Hidden]);
                 if constexpr (sequences)
                     for (std::size_t j = 0; j < Hidden; ++j) io.y[row * Hidden + j] = k.h[b * Hidden + j];
@@ -270,7 +296,7 @@ struct recurrent {
                     s.dl_dh[b * Hidden + j] = from_output + s.dl_dh_through_gates[b * Hidden + j];
                 }
                 // dl/dh_{t-1} directly (not through the gates) replaces dl/dh in place, dl/dc_{t-1} dl/dc.
-                Cell::template backward_step<Hidden>(&k.input_gates[row * width], &k.previous[row * Hidden], &k.kept[row * Cell::kept * Hidden],
+                Cell::template backward_step<Hidden>(&k.input_gates[row * padded_width<T>], &k.previous[row * Hidden], &k.kept[row * Cell::kept * Hidden],
                                                      &s.dl_dh[b * Hidden], &s.dl_dc[b * c_width], &s.input_gate_gradients[row * width],
                                                      &s.hidden_gate_gradients[row * width]);
                 for (std::size_t j = 0; j < width; ++j) s.step_gate_gradients[b * width + j] = s.hidden_gate_gradients[row * width + j];
@@ -287,6 +313,21 @@ struct recurrent {
         dp.weight_hh_l0 = matmul(transpose(s.hidden_gate_gradients), k.previous);
         dp.bias_hh_l0 = column_sums(s.hidden_gate_gradients);
         if constexpr (IO::wants_input_gradient) eval::assign_to_fresh(io.dl_dx.data, matmul(s.input_gate_gradients, p.weight_ih_l0));
+    }
+
+private:
+    // out (Rows x padded, the first G*H columns) = X W^T + bias, each sum in the order of k: the
+    // products in constant evaluation.
+    template <std::size_t Rows, std::size_t K, class Out, class X, class W, class Bias>
+    static constexpr void product_with_bias(Out& out, const X& x, const W& weight, const Bias& bias) {
+        using T = typename Out::value_type;
+        constexpr std::size_t width = Cell::gates * Hidden, padded = padded_width<T>;
+        for (std::size_t r = 0; r < Rows; ++r)
+            for (std::size_t j = 0; j < width; ++j) {
+                T sum{};
+                for (std::size_t i = 0; i < K; ++i) sum += x[r * K + i] * weight[j * K + i];
+                out[r * padded + j] = sum + bias[j];
+            }
     }
 };
 
