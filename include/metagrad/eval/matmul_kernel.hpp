@@ -396,18 +396,26 @@ inline void matmul_kernel(T* out, strided<T, Ars, Acs> a, strided<T, Brs, Bcs> b
 }
 
 namespace detail {
-// A lone row's tile: `broadcast_block` vectors of output, each summed as `broadcast_split`
-// partial sums over interleaved k (added pairwise at the end), so that the adds wait on chains
-// K / split long. 16 accumulators with 32 registers (AVX-512); with 16 (AVX2), 8: sixteen would
-// leave none for the broadcast, and spilled accumulators turn every multiply-add into a load and
-// a store (GRU 32 and LSTM 16 stepped 1.2-1.3 times slower than Eigen's on Zen 3).
-inline constexpr std::size_t broadcast_block = 4;
-inline constexpr std::size_t broadcast_split = simd_registers >= 32 ? 4 : 2;
+// A lone row's tile: up to `broadcast_block` vectors of output, each summed as a few partial sums
+// over interleaved k (added pairwise at the end), so that the adds wait on chains K / split long.
+// At most 16 accumulators with 32 registers (AVX-512), 8 with 16 (AVX2): sixteen would leave
+// none for the broadcast, and spilled accumulators turn every multiply-add into a load and a
+// store (GRU 32 and LSTM 16 stepped 1.2-1.3 times slower than Eigen's on Zen 3).
+inline constexpr std::size_t broadcast_block = 4, broadcast_accumulators = simd_registers >= 32 ? 16 : 8;
+// Partial sums per output vector, for a product of K x C: four where the tiles allow it, two
+// where a tile has more vectors than that leaves registers for. A function of K and C alone, so
+// that a lone row and a batch's rows add alike.
+template <class T, std::size_t K, std::size_t C>
+inline constexpr std::size_t broadcast_split = [] {
+    const std::size_t vectors = C / lanes<T>, widest_tile = vectors < broadcast_block ? vectors : broadcast_block;
+    const std::size_t split = 4 * widest_tile <= broadcast_accumulators ? 4 : broadcast_accumulators / widest_tile;
+    return K < split ? K : split;
+}();
 // Rows [0, Rows) x columns [c0, c0 + Vectors * w) of A (row i at a + i * As) times B (K x C,
 // rows contiguous), into out (row i at out + i * Os). Each loaded vector of B serves every row.
 template <std::size_t Rows, std::size_t Vectors, class T, std::size_t K, std::size_t C, std::size_t As, std::size_t Os, class E>
 inline void broadcast_tile(T* out, const T* a, const T* b, E epilogue, std::size_t c0) {
-    constexpr std::size_t w = lanes<T>, split = K < broadcast_split ? K : broadcast_split, whole = K - K % split;
+    constexpr std::size_t w = lanes<T>, split = broadcast_split<T, K, C>, whole = K - K % split;
     simd<T> acc[Rows][split][Vectors] = {};
     const T* b_k = b + c0;
     // Unrolled whole over a short K (16), g++ hoists the loads ahead of the multiply-adds and
@@ -436,9 +444,13 @@ inline void broadcast_tile(T* out, const T* a, const T* b, E epilogue, std::size
         }
 }
 
-// Rows of a batch at once in `broadcast_rows_kernel`: one vector of output each, so as many
-// accumulators as a lone row's tile.
-inline constexpr std::size_t broadcast_rows = broadcast_block;
+// Rows of a batch at once in `broadcast_rows_kernel`, one vector of output each: as many
+// accumulators as a lone row's tile may have, four rows at most.
+template <class T, std::size_t K, std::size_t C>
+inline constexpr std::size_t broadcast_rows = [] {
+    const std::size_t rows = broadcast_accumulators / broadcast_split<T, K, C>;
+    return rows < 4 ? rows : 4;
+}();
 
 // One row: blocks of `broadcast_block` vectors, then one of the vectors left, then the columns
 // past the last whole vector one sum at a time.
@@ -473,7 +485,7 @@ inline void lone_row_kernel(T* out, const T* a, const T* b, E epilogue = {}) {
 /// go `broadcast_rows` at a time, sharing each vector of B they load. One thread.
 template <std::size_t R, std::size_t K, std::size_t C, std::size_t AStride, std::size_t OutStride, class T, class E = store_sum<T>>
 inline void broadcast_rows_kernel(T* out, const T* a, const T* b, E epilogue = {}) {
-    constexpr std::size_t w = lanes<T>, rows = detail::broadcast_rows, vector_end = C - C % w, whole_rows = R - R % rows;
+    constexpr std::size_t w = lanes<T>, rows = detail::broadcast_rows<T, K, C>, vector_end = C - C % w, whole_rows = R - R % rows;
     for (std::size_t r0 = 0; r0 < whole_rows; r0 += rows) {
         for (std::size_t c0 = 0; c0 < vector_end; c0 += w)
             detail::broadcast_tile<rows, 1, T, K, C, AStride, OutStride>(out + r0 * OutStride, a + r0 * AStride, b, epilogue, c0);

@@ -180,7 +180,12 @@ public:
     static void step(const stepping_parameters<T, S>& q, carried<T, S>& state, const T* x, T* y) {
         constexpr std::size_t c = S::last, k = taps * c, padded = padded_outputs<T>, ring = carried<T, S>::ring;
         state.newest = state.newest + 1 == ring ? 0 : state.newest + 1;
-        for (std::size_t i = 0; i < c; ++i) state.inputs[state.newest * c + i] = state.inputs[(state.newest + ring) * c + i] = x[i];
+        // Through a local copy: x might alias the ring, so copied directly each value would be
+        // loaded again after every store, one at a time.
+        alignas(64) T present[c];
+        for (std::size_t i = 0; i < c; ++i) present[i] = x[i];
+        for (std::size_t i = 0; i < c; ++i) state.inputs[state.newest * c + i] = present[i];
+        for (std::size_t i = 0; i < c; ++i) state.inputs[(state.newest + ring) * c + i] = present[i];
         const T* inputs = &state.inputs[(state.newest + 1) * c];  // x_{t - history} ... x_t
         alignas(64) T patch[k], out[padded];
         for (std::size_t tap = 0; tap < taps; ++tap)
