@@ -621,7 +621,7 @@ class Metagrad(WithProgram):
         x = self.inputs()
         with torch.no_grad():
             want = model(torch.from_numpy(x).permute(0, 3, 1, 2)).numpy()
-        np.testing.assert_allclose(self.metagrad_forward(path, x), want, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(self.metagrad_forward(path, x), want, rtol=1e-6, atol=1e-6)
 
 
 def docs_block(path=DOCS, marker=MARKER):
@@ -666,7 +666,8 @@ class Docs(WithProgram):
         with torch.no_grad():
             want = model(torch.from_numpy(x).permute(0, 3, 1, 2)).numpy()
         got = self.metagrad_forward(self.path("model.safetensors"), x)
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+        # issue 15's bar: 1e-6 (float32 both sides; measured 4.8e-7 at most, on outputs up to 1.7)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
 
 if __name__ == "__main__":
