@@ -10,7 +10,8 @@ metagrad writes what a network is in ONNX's terms from its type (`metagrad::onnx
 include/metagrad/io/onnx_export.hpp): a JSON description of the nodes of its inference pass, whose
 initializers are named as the tensors of its checkpoint ("1.weight", "3.running_mean"), each with
 the axis permutation that takes metagrad's layout to ONNX's (a conv2d weight Out x kh x kw x In
-becomes Out x In x kh x kw). `metagrad::save_for_onnx` puts the description in the parameter file's
+becomes Out x In x kh x kw), or made of them ("1/W": a GRU's weight_ih_l0 with its gates in
+ONNX's order). `metagrad::save_for_onnx` puts the description in the parameter file's
 metadata ('metagrad.onnx_graph'); `--graph` takes it from a file instead, for any file of the
 network's parameters (`save_parameters`, `save_checkpoint`, whose optimizer tensors are ignored).
 This module only assembles: it makes the ONNX protobuf with `onnx.helper`, checks it with
@@ -88,6 +89,47 @@ def _attribute(attribute):
     raise ValueError("attribute '%s': unknown type '%s'" % (attribute["name"], kind))
 
 
+def _tensor(name, tensors, source):
+    if name not in tensors:
+        raise ValueError("%s: the graph needs tensor '%s', which is not there (%d tensors)" % (source, name, len(tensors)))
+    array = np.asarray(tensors[name])
+    if array.dtype.kind != "f":
+        raise ValueError("%s: tensor '%s' is %s, not floating point" % (source, name, array.dtype))
+    return array
+
+
+def _initializer(entry, tensors, source):
+    """The array of one initializer: the checkpoint tensor of its name with its axes permuted; or,
+    with "sources", those tensors, each cut along its first axis into len(blocks) equal blocks
+    taken in the order "blocks", joined along the first axis and reshaped to "dims" (a recurrent
+    layer's gates in ONNX's order)."""
+    name, permutation = entry["name"], entry["permutation"]
+    parts = []
+    for part in entry.get("sources") or [name]:
+        array = _tensor(part, tensors, source)
+        if permutation:
+            if len(permutation) != array.ndim:
+                raise ValueError("%s: tensor '%s' has shape %s; the graph reorders %d axes"
+                                 % (source, part, list(array.shape), len(permutation)))
+            array = np.transpose(array, permutation)
+        blocks = entry.get("blocks") or []
+        if blocks:
+            if array.ndim == 0 or array.shape[0] % len(blocks) or sorted(blocks) != list(range(len(blocks))):
+                raise ValueError("%s: tensor '%s' has shape %s; the graph takes blocks %s of its first axis"
+                                 % (source, part, list(array.shape), blocks))
+            pieces = np.split(array, len(blocks))
+            array = np.concatenate([pieces[b] for b in blocks])
+        parts.append(array)
+    array = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    dims = entry.get("dims") or []
+    if dims:
+        if int(np.prod(dims)) != array.size:
+            raise ValueError("%s: initializer '%s' of %d values cannot have the shape %s"
+                             % (source, name, array.size, list(dims)))
+        array = array.reshape([int(d) for d in dims])
+    return array
+
+
 def build_model(graph, tensors, *, source="weights"):
     """The ONNX model (an onnx.ModelProto) of description `graph` (see `load_graph`) with the
     arrays `tensors` (a dict from checkpoint name to array, as metagrad_safetensors.load gives),
@@ -98,20 +140,11 @@ def build_model(graph, tensors, *, source="weights"):
     graph = load_graph(graph)
     initializers = []
     for entry in graph["initializers"]:
-        name, permutation = entry["name"], entry["permutation"]
-        if name not in tensors:
-            raise ValueError("%s: the graph needs tensor '%s', which is not there (%d tensors)" % (source, name, len(tensors)))
-        array = np.asarray(tensors[name])
-        if array.dtype.kind != "f":
-            raise ValueError("%s: tensor '%s' is %s, not floating point" % (source, name, array.dtype))
-        if permutation:
-            if len(permutation) != array.ndim:
-                raise ValueError("%s: tensor '%s' has shape %s; the graph reorders %d axes"
-                                 % (source, name, list(array.shape), len(permutation)))
-            array = np.transpose(array, permutation)
-        initializers.append(numpy_helper.from_array(np.ascontiguousarray(array, dtype=np.float32), name))
+        array = _initializer(entry, tensors, source)
+        initializers.append(numpy_helper.from_array(np.ascontiguousarray(array, dtype=np.float32), entry["name"]))
     for entry in graph["constants"]:
-        values = np.asarray(entry["values"], dtype=np.float32).reshape([int(d) for d in entry["dims"]])
+        dtype = np.int64 if entry.get("type", "float") == "int64" else np.float32
+        values = np.asarray(entry["values"], dtype=dtype).reshape([int(d) for d in entry["dims"]])
         initializers.append(numpy_helper.from_array(values, entry["name"]))
     nodes = [helper.make_node(n["op"], n["inputs"], n["outputs"], name=n["name"],
                               **{a["name"]: _attribute(a) for a in n["attributes"]})

@@ -65,6 +65,18 @@ using images = mg::sequential<mg::input<9, 8, 4>, mg::random_flip, mg::random_sh
                               mg::avg_pool2d<mg::kernel<2>, mg::stride<1>, mg::dilation<2>>,
                               mg::max_pool2d<mg::kernel<2, 1>, mg::padding<1, 0>>, mg::dropout<>, mg::flatten, mg::dense<3>>;
 
+// Recurrent layers (ONNX's GRU and LSTM with their gates reordered): every step's state into a
+// dense layer at each step; a causal convolution (channels first) into a stateful LSTM (exported
+// from zeros) into a GRU's last state; an LSTM's last state.
+using sequence_gru = mg::sequential<mg::input<7, 3>, mg::gru<8>, mg::per_step<mg::dense<1>>>;
+using sequence_stack = mg::sequential<mg::input<6, 4>, mg::causal_conv1d<5, mg::kernel<2>, mg::without_bias>,
+                                      mg::lstm<6, mg::stateful>, mg::gru<4, mg::last_step>, mg::dense<3>>;
+using sequence_last = mg::sequential<mg::input<5, 3>, mg::lstm<4, mg::last_step>, mg::dense<2>>;
+
+// Causal, dilated convolutions over time (Conv with padding before the start only).
+using causal_convs = mg::sequential<mg::input<12, 2>, mg::causal_conv1d<8, mg::kernel<3>, mg::dilation<1>>, mg::tanh_layer,
+                                    mg::causal_conv1d<1, mg::kernel<3>, mg::dilation<2>>>;
+
 // Nothing but the identity in inference: the graph is one Identity node.
 using nothing = mg::sequential<mg::input<3>, mg::dropout<>>;
 
@@ -132,6 +144,10 @@ int main(int argc, char** argv) {
         write<sequences>(dir, "sequences", 5);
         write<images>(dir, "images", 6);
         write<nothing>(dir, "nothing", 7);
+        write<sequence_gru>(dir, "sequence_gru", 8);
+        write<sequence_stack>(dir, "sequence_stack", 9);
+        write<sequence_last>(dir, "sequence_last", 10);
+        write<causal_convs>(dir, "causal_convs", 11);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "onnx_export_models: %s\n", e.what());
         return 1;

@@ -1,11 +1,12 @@
 """Tests of metagrad's ONNX export (include/metagrad/io/onnx_graph.hpp, onnx_export.hpp, and
 python/metagrad_onnx.py). tests/io/onnx_export.cpp (given as METAGRAD_ONNX_MODELS) writes seeded
 networks: the Fashion-MNIST MLP and CNN of the examples, residual and parallel blocks, every
-activation, sequences, convolution and pooling options. Each becomes an ONNX model that must pass
+activation, sequences, convolution and pooling options, GRU, LSTM, per_step and causal
+convolutions. Each becomes an ONNX model that must pass
 onnx.checker (full check: ONNX's shape inference included), and the model file, read back, is
 evaluated without metagrad: by a numpy interpreter of the ONNX operators below (float64), and
-where python3-torch is installed by one built on torch.nn.functional. Both must give metagrad's
-outputs (float32) to 1e-5.
+where python3-torch is installed by one built on torch.nn.functional (and torch.nn.GRU and LSTM,
+PyTorch's own recurrent kernels). Both must give metagrad's outputs (float32) to 1e-5.
 
     python3 -m unittest discover -s tests/python -v        # from the repository root
 
@@ -40,7 +41,8 @@ except ImportError:
     torch = None
 
 PROGRAM = os.environ.get("METAGRAD_ONNX_MODELS")
-MODELS = ["fashion_mlp", "fashion_cnn", "blocks", "activations", "sequences", "images", "nothing"]
+MODELS = ["fashion_mlp", "fashion_cnn", "blocks", "activations", "sequences", "images", "nothing", "sequence_gru",
+          "sequence_stack", "sequence_last", "causal_convs"]
 TOLERANCE = 1e-5
 DOCS = ROOT / "docs" / "onnx.md"
 MARKER = "# [onnx-export]"
@@ -120,6 +122,69 @@ def _layer_norm(x, scale, bias=None, axis=-1, epsilon=1e-5, **_):
     return y if bias is None else y + bias
 
 
+def _sigmoid(x):
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+def _plain_recurrence(attributes):
+    """What the export writes of a GRU or LSTM, and all the interpreter knows: time first (layout
+    0), forward, the default activations, no clipping."""
+    assert attributes.get("layout", 0) == 0, "batch-first layout"
+    assert attributes.get("direction", b"forward") in (b"forward", "forward")
+    assert not {"activations", "activation_alpha", "activation_beta", "clip"} & set(attributes)
+    assert not attributes.get("input_forget", 0)
+
+
+def _gru(x, w, r, b=None, sequence_lens=None, initial_h=None, hidden_size=None, linear_before_reset=0, **rest):
+    """ONNX's GRU on x (T x N x F), one direction, gates z, r, h: Y (T x 1 x N x H) and Y_h."""
+    _plain_recurrence(rest)
+    assert sequence_lens is None
+    hidden = r.shape[-1]
+    assert hidden_size in (None, hidden)
+    w_z, w_r, w_h = np.split(w[0], 3)
+    r_z, r_r, r_h = np.split(r[0], 3)
+    wb_z, wb_r, wb_h, rb_z, rb_r, rb_h = np.split(np.zeros(6 * hidden) if b is None else b[0], 6)
+    h = np.zeros((x.shape[1], hidden)) if initial_h is None else initial_h[0]
+    states = []
+    for x_t in x:
+        z = _sigmoid(x_t @ w_z.T + h @ r_z.T + wb_z + rb_z)
+        reset = _sigmoid(x_t @ w_r.T + h @ r_r.T + wb_r + rb_r)
+        if linear_before_reset:
+            candidate = np.tanh(x_t @ w_h.T + reset * (h @ r_h.T + rb_h) + wb_h)
+        else:
+            candidate = np.tanh(x_t @ w_h.T + (reset * h) @ r_h.T + rb_h + wb_h)
+        h = (1 - z) * candidate + z * h
+        states.append(h)
+    return np.stack(states)[:, None], h[None]
+
+
+def _lstm(x, w, r, b=None, sequence_lens=None, initial_h=None, initial_c=None, P=None, hidden_size=None, **rest):
+    """ONNX's LSTM on x (T x N x F), one direction, gates i, o, f, c, no peepholes: Y, Y_h, Y_c."""
+    _plain_recurrence(rest)
+    assert sequence_lens is None and P is None
+    hidden = r.shape[-1]
+    assert hidden_size in (None, hidden)
+    bias = np.zeros(8 * hidden) if b is None else b[0]
+    bias = bias[:4 * hidden] + bias[4 * hidden:]  # Wb + Rb
+    h = np.zeros((x.shape[1], hidden)) if initial_h is None else initial_h[0]
+    c = np.zeros((x.shape[1], hidden)) if initial_c is None else initial_c[0]
+    states = []
+    for x_t in x:
+        a_i, a_o, a_f, a_c = np.split(x_t @ w[0].T + h @ r[0].T + bias, 4, axis=-1)
+        c = _sigmoid(a_f) * c + _sigmoid(a_i) * np.tanh(a_c)
+        h = _sigmoid(a_o) * np.tanh(c)
+        states.append(h)
+    return np.stack(states)[:, None], h[None], c[None]
+
+
+def _squeeze(x, axes=None):
+    if axes is None:
+        return np.squeeze(x)
+    axes = tuple(int(a) % x.ndim for a in axes)
+    assert all(x.shape[a] == 1 for a in axes), "Squeeze of an axis longer than 1"
+    return np.squeeze(x, axis=axes)
+
+
 def _softmax(x, axis=-1):
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
@@ -133,6 +198,7 @@ def _log_softmax(x, axis=-1):
 NUMPY_OPS = {
     "Identity": lambda x: x,
     "Transpose": lambda x, perm: np.transpose(x, perm),
+    "Squeeze": _squeeze,
     "Flatten": lambda x, axis=1: x.reshape(int(np.prod(x.shape[:axis])), -1),
     "Gemm": _gemm,
     "MatMul": np.matmul,
@@ -143,7 +209,7 @@ NUMPY_OPS = {
     "Relu": lambda x: np.maximum(x, 0.0),
     "LeakyRelu": lambda x, alpha=0.01: np.where(x < 0, alpha * x, x),
     "Elu": lambda x, alpha=1.0: np.where(x < 0, alpha * np.expm1(np.minimum(x, 0.0)), x),
-    "Sigmoid": lambda x: np.exp(-np.logaddexp(0.0, -x)),
+    "Sigmoid": _sigmoid,
     "Tanh": np.tanh,
     "Softplus": lambda x: np.logaddexp(0.0, x),
     "Erf": np.vectorize(math.erf, otypes=[np.float64]),
@@ -154,6 +220,8 @@ NUMPY_OPS = {
     "AveragePool": _average_pool,
     "BatchNormalization": _batch_norm,
     "LayerNormalization": _layer_norm,
+    "GRU": _gru,
+    "LSTM": _lstm,
 }
 
 
@@ -169,8 +237,48 @@ def _torch_ops():
 
     def conv(x, w, b=None, kernel_shape=None, strides=None, pads=None, dilations=None, group=1):
         k = x.dim() - 2
-        return spatial("conv", x)(x, w, b, stride=tuple(strides or [1] * k), padding=symmetric(pads or [0] * (2 * k)),
+        pads = pads or [0] * (2 * k)
+        if pads[:k] != pads[k:]:
+            # ONNX lists every axis's start, then every end; F.pad takes (start, end) from the last axis.
+            x = F.pad(x, [p for axis in reversed(range(k)) for p in (pads[axis], pads[axis + k])])
+            pads = [0] * (2 * k)
+        return spatial("conv", x)(x, w, b, stride=tuple(strides or [1] * k), padding=symmetric(pads),
                                   dilation=tuple(dilations or [1] * k), groups=group)
+
+    def squeeze(x, axes=None):
+        if axes is None:
+            return x.squeeze()
+        for axis in sorted((int(a) % x.dim() for a in axes), reverse=True):
+            assert x.shape[axis] == 1, "Squeeze of an axis longer than 1"
+            x = x.squeeze(axis)
+        return x
+
+    def blocks(t, order):
+        pieces = t.chunk(len(order))
+        return torch.cat([pieces[k] for k in order])
+
+    def recurrent(module, w, r, b, order):
+        """Loads ONNX's W, R, B of one direction into PyTorch's module, its gates put back in
+        PyTorch's order (block k of PyTorch's is ONNX's block order[k])."""
+        half = b.shape[-1] // 2
+        module.weight_ih_l0.copy_(blocks(w[0], order))
+        module.weight_hh_l0.copy_(blocks(r[0], order))
+        module.bias_ih_l0.copy_(blocks(b[0, :half], order))
+        module.bias_hh_l0.copy_(blocks(b[0, half:], order))
+        return module
+
+    def gru(x, w, r, b, hidden_size, linear_before_reset=0, **rest):
+        _plain_recurrence(rest)
+        assert linear_before_reset == 1, "PyTorch's GRU resets after the product: ONNX's linear_before_reset=1"
+        module = torch.nn.GRU(x.shape[-1], hidden_size).double()
+        y, h = recurrent(module, w, r, b, [1, 0, 2])(x)  # PyTorch's r, z, n are ONNX's blocks 1, 0, 2
+        return y.unsqueeze(1), h
+
+    def lstm(x, w, r, b, hidden_size, **rest):
+        _plain_recurrence(rest)
+        module = torch.nn.LSTM(x.shape[-1], hidden_size).double()
+        y, (h, c) = recurrent(module, w, r, b, [0, 2, 3, 1])(x)  # PyTorch's i, f, g, o: ONNX's blocks 0, 2, 3, 1
+        return y.unsqueeze(1), h, c
 
     def max_pool(x, kernel_shape, strides=None, pads=None, dilations=None):
         k = len(kernel_shape)
@@ -185,6 +293,7 @@ def _torch_ops():
     return {
         "Identity": lambda x: x,
         "Transpose": lambda x, perm: x.permute(*perm),
+        "Squeeze": squeeze,
         "Flatten": lambda x, axis=1: x.reshape(int(np.prod(x.shape[:axis])), -1),
         "Gemm": lambda a, b, c, transB=0, **_: F.linear(a, b if transB else b.T, c),
         "MatMul": torch.matmul,
@@ -207,21 +316,30 @@ def _torch_ops():
         "BatchNormalization": lambda x, s, b, m, v, epsilon=1e-5, **_: F.batch_norm(x, m, v, s, b, False, 0.0, epsilon),
         "LayerNormalization": lambda x, s, b, axis=-1, epsilon=1e-5: F.layer_norm(x, x.shape[axis % x.dim():], s, b,
                                                                                 epsilon),
+        "GRU": gru,
+        "LSTM": lstm,
     }
 
 
 def evaluate(model, x, ops=None, array=np.asarray):
     """Runs the ONNX model `model` (an onnx.ModelProto) on input `x`, node by node in the file's
     order (ONNX keeps nodes topologically sorted), with operators `ops` (NUMPY_OPS by default)
-    on values made by `array` (float64)."""
+    on values made by `array` (float64; integer constants, Squeeze's axes, as they are). An
+    operator with several outputs returns a tuple; an input or output named "" is left out."""
     ops = NUMPY_OPS if ops is None else ops
-    values = {t.name: array(numpy_helper.to_array(t).astype(np.float64)) for t in model.graph.initializer}
+    values = {}
+    for t in model.graph.initializer:
+        value = numpy_helper.to_array(t)
+        values[t.name] = array(value.astype(np.float64) if value.dtype.kind == "f" else np.array(value))
     values[model.graph.input[0].name] = array(np.asarray(x, dtype=np.float64))
     for node in model.graph.node:
         if node.op_type not in ops:
             raise NotImplementedError("the test's interpreter has no %s (node %s)" % (node.op_type, node.name))
         attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        values[node.output[0]] = ops[node.op_type](*[values[i] for i in node.input], **attributes)
+        results = ops[node.op_type](*[values[i] if i else None for i in node.input], **attributes)
+        for name, result in zip(node.output, results if isinstance(results, tuple) else (results,)):
+            if name:
+                values[name] = result
     return values[model.graph.output[0].name]
 
 
@@ -243,6 +361,16 @@ class Interpreter(unittest.TestCase):
             want = b[o] + sum(w[o, c, ky, kx] * padded[n, group * 2 + c, 2 * i + ky, j + 2 * kx]
                               for c in range(2) for ky in range(3) for kx in range(2))
             self.assertAlmostEqual(y[n, o, i, j], want, places=12)
+
+    def test_a_causal_conv_matches_loops(self):
+        """Padding before the start only, as causal_conv1d's export writes it."""
+        g = np.random.default_rng(5)
+        x, w, b = g.standard_normal((2, 3, 8)), g.standard_normal((4, 3, 3)), g.standard_normal(4)
+        y = _conv(x, w, b, pads=[4, 0], dilations=[2])
+        self.assertEqual(y.shape, (2, 4, 8))
+        for n, o, t in itertools.product(range(2), range(4), range(8)):
+            want = b[o] + sum(w[o, c, k] * x[n, c, t - 2 * (2 - k)] for c in range(3) for k in range(3) if t - 2 * (2 - k) >= 0)
+            self.assertAlmostEqual(y[n, o, t], want, places=12)
 
     def test_pools_match_loops(self):
         x = np.random.default_rng(4).standard_normal((1, 2, 5, 5))
@@ -303,7 +431,7 @@ class Exported(unittest.TestCase):
                 x, y = self.io(name)
                 got = evaluate(self.read_back(name), x)
                 difference = float(np.max(np.abs(got - y)))
-                print("\n  %-12s numpy reference: max |onnx - metagrad| = %.2e (|y| up to %.2f)"
+                print("\n  %-14s numpy reference: max |onnx - metagrad| = %.2e (|y| up to %.2f)"
                       % (name, difference, float(np.max(np.abs(y)))), end="", file=sys.stderr)
                 np.testing.assert_allclose(got, y, rtol=0, atol=TOLERANCE)
 
@@ -315,7 +443,7 @@ class Exported(unittest.TestCase):
                 with torch.no_grad():
                     got = evaluate(self.read_back(name), x, _torch_ops(), torch.from_numpy).numpy()
                     reference = evaluate(self.read_back(name), x)
-                print("\n  %-12s torch.nn.functional: max |onnx - metagrad| = %.2e"
+                print("\n  %-14s torch.nn.functional: max |onnx - metagrad| = %.2e"
                       % (name, float(np.max(np.abs(got - y)))), end="", file=sys.stderr)
                 np.testing.assert_allclose(got, y, rtol=0, atol=TOLERANCE)
                 # The two evaluations agree far more closely than either with float32.
@@ -339,8 +467,42 @@ class Exported(unittest.TestCase):
         np.testing.assert_array_equal(initializers["2.weight"], np.transpose(weights["2.weight"], (0, 3, 1, 2)))
         np.testing.assert_array_equal(initializers["3.running_var"], weights["3.running_var"])
 
+    def test_recurrent_layers_run_onnxs_operators_time_first(self):
+        ops = {name: [n.op_type for n in self.models[name].graph.node] for name in
+               ("sequence_gru", "sequence_stack", "sequence_last", "causal_convs")}
+        self.assertEqual(ops["sequence_gru"], ["Transpose", "GRU", "Squeeze", "Transpose", "MatMul", "Add"])
+        self.assertEqual(ops["sequence_stack"], ["Transpose", "Conv", "Transpose", "LSTM", "Squeeze", "Transpose", "Transpose",
+                                                 "GRU", "Squeeze", "Gemm"])
+        self.assertEqual(ops["sequence_last"], ["Transpose", "LSTM", "Squeeze", "Gemm"])
+        self.assertEqual(ops["causal_convs"], ["Transpose", "Conv", "Tanh", "Conv", "Transpose"])
+        for node in self.models["sequence_stack"].graph.node:
+            attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+            if node.op_type == "GRU":
+                # Only Y_h, the last state, is taken (last_step); PyTorch's reset after the product.
+                self.assertEqual(list(node.output)[0], "")
+                self.assertEqual(attributes, {"hidden_size": 4, "linear_before_reset": 1})
+            if node.op_type == "LSTM":
+                self.assertEqual(attributes, {"hidden_size": 6})
+            if node.op_type == "Conv":
+                self.assertEqual(attributes["pads"], [1, 0])  # (K-1)*D before the start, none after
+
+    def test_recurrent_weights_are_the_checkpoints_with_onnxs_gate_order(self):
+        weights = mgst.load(self.dir / "sequence_stack.safetensors")
+        initializers = {t.name: numpy_helper.to_array(t) for t in self.models["sequence_stack"].graph.initializer}
+        # LSTM (layer 2): PyTorch's gates i, f, g, o; ONNX's i, o, f, c.
+        i, f, g, o = np.split(weights["2.weight_ih_l0"], 4)
+        np.testing.assert_array_equal(initializers["2/W"], np.concatenate([i, o, f, g])[None])
+        i, f, g, o = np.split(weights["2.weight_hh_l0"], 4)
+        np.testing.assert_array_equal(initializers["2/R"], np.concatenate([i, o, f, g])[None])
+        # GRU (layer 3): PyTorch's r, z, n; ONNX's z, r, h, and B = [Wb, Rb].
+        r, z, n = np.split(weights["3.bias_ih_l0"], 3)
+        r_h, z_h, n_h = np.split(weights["3.bias_hh_l0"], 3)
+        np.testing.assert_array_equal(initializers["3/B"], np.concatenate([z, r, n, z_h, r_h, n_h])[None])
+        self.assertEqual(initializers["3/W"].shape, (1, 12, 6))
+        np.testing.assert_array_equal(initializers["1.weight"], np.transpose(weights["1.weight"], (0, 2, 1)))
+
     def test_a_separate_description_gives_the_same_model(self):
-        for name in ("fashion_mlp", "blocks"):
+        for name in ("fashion_mlp", "blocks", "sequence_stack"):
             with self.subTest(name):
                 plain = self.dir / (name + "_plain.safetensors")
                 arrays = mgst.load(self.dir / (name + ".safetensors"))

@@ -92,13 +92,34 @@ public:
                 throw std::logic_error("metagrad::onnx_graph: tensor '" + name + "' asked for in two layouts");
             return name;
         }
-        initializers_.push_back({name, std::move(permutation)});
+        initializers_.push_back({name, std::move(permutation), {}, {}, {}});
         return name;
+    }
+    /// An initializer made of the layer's checkpoint tensors `members` (PATH.member), named
+    /// PATH/name ("1/W"): each split along its first axis into `order.size()` equal blocks, taken
+    /// in `order` (block k of the result is block order[k] of the tensor), the results joined
+    /// along the first axis and reshaped to `dims`. A recurrent layer's gates, which ONNX orders
+    /// otherwise than PyTorch, and its two biases, which ONNX takes as one tensor.
+    std::string parameter_blocks(std::string_view name, const std::vector<std::string_view>& members, std::vector<std::size_t> order,
+                                 std::vector<std::size_t> dims) {
+        std::vector<std::string> sources;
+        for (const std::string_view member : members)
+            sources.push_back(path_.empty() ? std::string(member) : path_ + "." + std::string(member));
+        std::string derived = fresh(name);
+        initializers_.push_back({derived, {}, std::move(sources), std::move(order), std::move(dims)});
+        return derived;
     }
     /// A float constant of `dims` (a scalar by default) holding `values` in row-major order.
     std::string constant(std::vector<float> values, std::vector<std::size_t> dims = {}) {
         std::string name = fresh("constant");
-        constants_.push_back({name, std::move(dims), std::move(values)});
+        constants_.push_back({name, std::move(dims), std::move(values), {}, false});
+        return name;
+    }
+    /// An int64 constant of `dims`: what operators take as an input where opset 13 made
+    /// attributes inputs (Squeeze's axes).
+    std::string integer_constant(std::vector<std::int64_t> values, std::vector<std::size_t> dims) {
+        std::string name = fresh("constant");
+        constants_.push_back({name, std::move(dims), {}, std::move(values), true});
         return name;
     }
     /// A float constant of `dims` with every element `value`.
@@ -110,7 +131,17 @@ public:
     /// Adds node `op` on `inputs`; returns the name of its one output.
     std::string node(std::string_view op, std::vector<std::string> inputs, std::vector<onnx_attribute> attributes = {}) {
         std::string name = fresh(op);
-        nodes_.push_back({name, std::string(op), std::move(inputs), name, std::move(attributes)});
+        nodes_.push_back({name, std::string(op), std::move(inputs), {name}, std::move(attributes)});
+        return name;
+    }
+    /// Adds node `op` on `inputs` and returns the name of its output number `output`, the outputs
+    /// before it left out (ONNX's "", for operators whose outputs are optional: GRU's Y when only
+    /// Y_h, the last state, is wanted).
+    std::string node(std::string_view op, std::vector<std::string> inputs, std::vector<onnx_attribute> attributes, std::size_t output) {
+        std::string name = fresh(op);
+        std::vector<std::string> outputs(output + 1);
+        outputs.back() = name;
+        nodes_.push_back({name, std::string(op), std::move(inputs), std::move(outputs), std::move(attributes)});
         return name;
     }
     /// The layer's output is value `name`, in the layout of its input or in `layout`.
@@ -191,8 +222,8 @@ public:
     /// Ends the graph: its output "output" is the current value, channels last.
     void finish() {
         const std::string last = in_layout(current_, onnx_layout::channels_last);
-        if (!nodes_.empty() && nodes_.back().output == last)
-            nodes_.back().output = "output";
+        if (!nodes_.empty() && nodes_.back().outputs.back() == last)
+            nodes_.back().outputs.back() = "output";
         else
             node_named("output", "Identity", {last});  // a network that is the identity in inference
         current_ = onnx_value{"output", onnx_layout::channels_last, current_.extents};
@@ -214,9 +245,21 @@ public:
         out += ",\n\"initializers\": [";
         for (std::size_t i = 0; i < initializers_.size(); ++i) {
             out += i ? ",\n  {\"name\": " : "\n  {\"name\": ";
-            append_quoted(out, initializers_[i].name);
+            const initializer& e = initializers_[i];
+            append_quoted(out, e.name);
             out += ", \"permutation\": ";
-            append_list(out, initializers_[i].permutation);
+            append_list(out, e.permutation);
+            if (!e.sources.empty()) {
+                out += ", \"sources\": [";
+                for (std::size_t k = 0; k < e.sources.size(); ++k) {
+                    if (k) out += ", ";
+                    append_quoted(out, e.sources[k]);
+                }
+                out += "], \"blocks\": ";
+                append_list(out, e.blocks);
+                out += ", \"dims\": ";
+                append_list(out, e.dims);
+            }
             out += '}';
         }
         out += "],\n\"constants\": [";
@@ -226,7 +269,12 @@ public:
             out += ", \"dims\": ";
             append_list(out, constants_[i].dims);
             out += ", \"values\": ";
-            append_list(out, constants_[i].values);
+            if (constants_[i].integral) {
+                append_list(out, constants_[i].integer_values);
+                out += ", \"type\": \"int64\"";
+            } else {
+                append_list(out, constants_[i].values);
+            }
             out += '}';
         }
         out += "],\n\"nodes\": [";
@@ -242,7 +290,10 @@ public:
                 append_quoted(out, n.inputs[k]);
             }
             out += "], \"outputs\": [";
-            append_quoted(out, n.output);
+            for (std::size_t k = 0; k < n.outputs.size(); ++k) {
+                if (k) out += ", ";
+                append_quoted(out, n.outputs[k]);
+            }
             out += "], \"attributes\": [";
             for (std::size_t k = 0; k < n.attributes.size(); ++k) {
                 if (k) out += ", ";
@@ -255,19 +306,24 @@ public:
     }
 
 private:
+    // A checkpoint tensor (`sources` empty), or one made of several (`parameter_blocks`).
     struct initializer {
         std::string name;
         std::vector<std::size_t> permutation;
+        std::vector<std::string> sources;
+        std::vector<std::size_t> blocks, dims;
     };
     struct constant_entry {
         std::string name;
         std::vector<std::size_t> dims;
         std::vector<float> values;
+        std::vector<std::int64_t> integer_values;
+        bool integral = false;
     };
     struct node_entry {
         std::string name, op;
         std::vector<std::string> inputs;
-        std::string output;
+        std::vector<std::string> outputs;  // "" for an optional output left out
         std::vector<onnx_attribute> attributes;
     };
 
@@ -278,7 +334,7 @@ private:
         return n == 0 ? base : base + "_" + std::to_string(n);
     }
     void node_named(std::string name, std::string_view op, std::vector<std::string> inputs) {
-        nodes_.push_back({name, std::string(op), std::move(inputs), name, {}});
+        nodes_.push_back({name, std::string(op), std::move(inputs), {name}, {}});
     }
 
     /// `v` in `layout`: the tensor rank r (batch included) goes N, C, D1.. for channels first.

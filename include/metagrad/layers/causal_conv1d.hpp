@@ -100,7 +100,7 @@ public:
 
     /// The same layer carrying its past inputs between calls: what a stream runs (infer/stream.hpp).
     using streaming_form = std::conditional_t<carries_state, causal_conv1d, causal_conv1d<Out, Options..., stateful>>;
-    using provides = hooks<causal_conv1d, streams_hook, stepping_hook>;
+    using provides = hooks<causal_conv1d, streams_hook, stepping_hook, onnx_hook>;
 
     /// A sequence: time steps by channels.
     template <class S>
@@ -120,6 +120,22 @@ public:
     /// A multiply and an add per tap and input channel of each output, and the bias.
     template <class S>
     static constexpr std::size_t flops = S::template extent<0> * out_channels * (2 * taps * S::last + (has_bias ? 1 : 0));
+
+    /// In an exported ONNX graph (io/onnx_graph.hpp): Conv on the input channels first, its weight
+    /// `Out x C x K` (the channel axis moved second, as conv1d's), dilated, with (K-1)*D zeros
+    /// before the start and none after (pads [(K-1)*D, 0]). A `stateful` layer's carried inputs
+    /// are no part of a model: it starts from zeros, as after `reset_carried_state`.
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        const typename G::attributes attributes{G::integers("kernel_shape", {taps}), G::integers("strides", {1}),
+                                                G::integers("pads", {history, 0}), G::integers("dilations", {spacing})};
+        const auto x = g.input(onnx_layout::channels_first);
+        const auto weight = g.parameter("weight", {0, 2, 1});
+        if constexpr (has_bias)
+            g.output(g.node("Conv", {x, weight, g.parameter("bias")}, attributes), onnx_layout::channels_first);
+        else
+            g.output(g.node("Conv", {x, weight}, attributes), onnx_layout::channels_first);
+    }
 
     /// A stream's parameters (infer/stream.hpp): the kernel input-major (`K*C x Out`, rows padded
     /// with zeros to whole vectors), so that a step's product broadcasts each tap's value over a

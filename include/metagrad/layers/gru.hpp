@@ -1,6 +1,7 @@
 // metagrad::gru: the gated recurrent unit (Cho et al., 2014), PyTorch's `nn.GRU` of one layer.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string_view>
 #include <type_traits>
@@ -69,6 +70,17 @@ struct gru_cell {
     }
     /// Whether gate `i`'s rows come halved in a stream (r and z, whose function is the logistic one).
     static constexpr bool halved_gate(std::size_t i) { return i < 2; }
+
+    /// In ONNX (recurrent.hpp's `to_onnx`): operator GRU, whose gates z, r, h are PyTorch's z, r,
+    /// n (blocks 1, 0, 2 of its weights), with linear_before_reset=1, under which ONNX's
+    /// h = tanh(W_h x + Wb_h + r * (R_h h_prev + Rb_h)) resets after the product, as n does here
+    /// (the default, 0, resets h_prev before it: another cell).
+    static constexpr std::string_view onnx_operator = "GRU";
+    static constexpr std::array<std::size_t, gates> onnx_gates{1, 0, 2};
+    template <class G>
+    static auto onnx_attributes() {
+        return typename G::attributes{G::integer("linear_before_reset", 1)};
+    }
 
     // From dl/dh (replaced by its direct part towards h_prev, z dl/dh): the gradients at the
     // input gates and at the hidden gates, which differ at n (dl/dq_n = r dl/da_n).

@@ -2,6 +2,7 @@
 // PyTorch's `nn.LSTM` of one layer.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string_view>
 #include <type_traits>
@@ -74,6 +75,16 @@ struct lstm_cell {
     }
     /// Whether gate `i`'s rows come halved in a stream (i, f and o: not g, whose function is tanh).
     static constexpr bool halved_gate(std::size_t i) { return i != 2; }
+
+    /// In ONNX (recurrent.hpp's `to_onnx`): operator LSTM, whose gates i, o, f, c are PyTorch's
+    /// i, o, f, g (blocks 0, 3, 1, 2 of its weights), with no peepholes and ONNX's default
+    /// activations (the logistic function, tanh, tanh), the cell above.
+    static constexpr std::string_view onnx_operator = "LSTM";
+    static constexpr std::array<std::size_t, gates> onnx_gates{0, 3, 1, 2};
+    template <class G>
+    static auto onnx_attributes() {
+        return typename G::attributes{};
+    }
 
     // From dl/dh and dl/dc: the gradients at the gates (the same on both sides), dl/dc_prev in
     // place of dl/dc, and no direct path to h_prev (dl/dh becomes 0).

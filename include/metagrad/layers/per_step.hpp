@@ -22,6 +22,16 @@ template <class Layer, class T, class S>
 struct per_step_cache<Layer, T, S, true> {
     typename Layer::template packed_parameters<T, shape<S::last>> packed{};
 };
+
+/// `Hooks` with `Hook` added when `Add`.
+template <class Hooks, bool Add, class Hook>
+struct with_hook {
+    using type = Hooks;
+};
+template <class L, class... Hooks, class Hook>
+struct with_hook<hooks<L, Hooks...>, true, Hook> {
+    using type = hooks<L, Hooks..., Hook>;
+};
 }  // namespace detail
 
 /// `Layer` (one that takes vectors: `dense<Out>`) applied to every time step of a sequence
@@ -36,8 +46,12 @@ struct per_step : Layer {
     static constexpr std::string_view name = layer_name<Layer>;
     template <class S>
     static constexpr bool accepts = S::rank == 2 && detail::layer_works<Layer, shape<S::last>>;
-    using provides = std::conditional_t<declares_hook<Layer, packing_hook>, hooks<per_step, streams_hook, stepping_hook>,
-                                        hooks<per_step, streams_hook>>;
+    /// A stream's hooks, a step's where `Layer` packs its weights, and ONNX's where `Layer` has
+    /// its own ONNX form, which is then per_step's: its `to_onnx` on the sequence (dense's MatMul
+    /// and Add over the last axis).
+    using provides = typename detail::with_hook<
+        typename detail::with_hook<hooks<per_step, streams_hook>, declares_hook<Layer, packing_hook>, stepping_hook>::type,
+        declares_hook<Layer, onnx_hook>, onnx_hook>::type;
 
     /// In a stream (infer/stream.hpp), one step is one vector through `Layer`'s own packed form
     /// (the predictor's: input-major weights where a row of outputs fills vectors).

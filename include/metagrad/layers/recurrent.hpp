@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "metagrad/core/broadcast.hpp"
 #include "metagrad/core/fields.hpp"
@@ -131,7 +133,7 @@ struct recurrent {
 
     /// The same layer carrying its state between calls: what a stream runs (infer/stream.hpp).
     using streaming_form = std::conditional_t<carries_state, recurrent, recurrent<Cell, Hidden, Options..., stateful>>;
-    using provides = hooks<recurrent, streams_hook, stepping_hook>;
+    using provides = hooks<recurrent, streams_hook, stepping_hook, onnx_hook>;
 
     /// A sequence: time steps by features.
     template <class S>
@@ -229,6 +231,35 @@ struct recurrent {
                                               eval::add_column_bias<T>{q.hidden_bias.data.data()});
         Cell::template stream_step<Hidden>(g, r, state.h.data.data(), state.c.data.data());
         for (std::size_t j = 0; j < Hidden; ++j) y[j] = state.h[j];
+    }
+
+    /// In an exported ONNX graph (io/onnx_graph.hpp): the cell's operator (`Cell::onnx_operator`,
+    /// GRU or LSTM) on the sequence time first, T x N x F (layout 0: ONNX Runtime's CPU kernels
+    /// refuse the batch-first layout 1), its weights' gates in ONNX's order and its two biases
+    /// joined ([b_ih, b_hh]), from h_0 = c_0 = 0: a `stateful` layer's carried state is no part of
+    /// a model, which runs each call as from `reset_carried_state`. Every step's h is Y
+    /// (T x 1 x N x H), squeezed and made batch first; with `last_step`, Y_h (1 x N x H).
+    template <class S, class G>
+    static void to_onnx(G& g) {
+        constexpr std::size_t features = S::last, width = Cell::gates * Hidden;
+        // N x T x F (or N x F x T, channels first after a convolution) to T x N x F.
+        const bool first = g.current().layout == onnx_layout::channels_first;
+        const std::vector<std::size_t> time_first = first ? std::vector<std::size_t>{2, 0, 1} : std::vector<std::size_t>{1, 0, 2};
+        const auto x = g.node("Transpose", {g.input()}, {G::integers("perm", time_first)});
+        const std::vector<std::size_t> order(Cell::onnx_gates.begin(), Cell::onnx_gates.end());
+        const auto w = g.parameter_blocks("W", {"weight_ih_l0"}, order, {1, width, features});
+        const auto r = g.parameter_blocks("R", {"weight_hh_l0"}, order, {1, width, Hidden});
+        const auto b = g.parameter_blocks("B", {"bias_ih_l0", "bias_hh_l0"}, order, {1, 2 * width});
+        auto attributes = Cell::template onnx_attributes<G>();
+        attributes.insert(attributes.begin(), G::integer("hidden_size", static_cast<std::int64_t>(Hidden)));
+        if constexpr (sequences) {
+            const auto y = g.node(Cell::onnx_operator, {x, w, r, b}, attributes);
+            const auto steps = g.node("Squeeze", {y, g.integer_constant({1}, {1})});
+            g.output(g.node("Transpose", {steps}, {G::integers("perm", {1, 0, 2})}), onnx_layout::channels_last);
+        } else {
+            const auto last = g.node(Cell::onnx_operator, {x, w, r, b}, attributes, 1);
+            g.output(g.node("Squeeze", {last, g.integer_constant({0}, {1})}), onnx_layout::channels_last);
+        }
     }
 
     template <class Ctx, pass_io IO>
