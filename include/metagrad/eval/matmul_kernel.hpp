@@ -418,21 +418,33 @@ inline void broadcast_tile(T* out, const T* a, const T* b, E epilogue, std::size
     constexpr std::size_t w = lanes<T>, split = broadcast_split<T, K, C>, whole = K - K % split;
     simd<T> acc[Rows][split][Vectors] = {};
     const T* b_k = b + c0;
-    // Unrolled whole over a short K (16), g++ hoists the loads ahead of the multiply-adds and
-    // spills: LSTM 16 stepped 1.8 times slower.
+    // The loops over the tile are unrolled whole, even at -O2: only then are the accumulators
+    // registers (indexed by a loop variable they live on the stack, and a step took 2-4 times as
+    // long). The loop over k is not: unrolled whole over a short K (16), g++ hoists the loads
+    // ahead of the multiply-adds and spills (LSTM 16 stepped 1.8 times slower).
 #pragma GCC unroll 2
-    for (std::size_t k = 0; k < whole; k += split)
-        for (std::size_t u = 0; u < split; ++u, b_k += C)
+    for (std::size_t k = 0; k < whole; k += split) {
+#pragma GCC unroll 4
+        for (std::size_t u = 0; u < split; ++u, b_k += C) {
+#pragma GCC unroll 4
             for (std::size_t i = 0; i < Rows; ++i) {
                 const simd<T> s = splat(a[i * As + k + u]);
+#pragma GCC unroll 4
                 for (std::size_t j = 0; j < Vectors; ++j) acc[i][u][j] += s * load(b_k + j * w);
             }
-    for (std::size_t k = whole; k < K; ++k, b_k += C)
+        }
+    }
+    for (std::size_t k = whole; k < K; ++k, b_k += C) {
+#pragma GCC unroll 4
         for (std::size_t i = 0; i < Rows; ++i) {
             const simd<T> s = splat(a[i * As + k]);
+#pragma GCC unroll 4
             for (std::size_t j = 0; j < Vectors; ++j) acc[i][0][j] += s * load(b_k + j * w);
         }
-    for (std::size_t i = 0; i < Rows; ++i)
+    }
+#pragma GCC unroll 4
+    for (std::size_t i = 0; i < Rows; ++i) {
+#pragma GCC unroll 4
         for (std::size_t j = 0; j < Vectors; ++j) {
             simd<T> sum = acc[i][0][j];
             if constexpr (split == 4)
@@ -442,6 +454,7 @@ inline void broadcast_tile(T* out, const T* a, const T* b, E epilogue, std::size
             T* at = out + i * Os + c0 + j * w;
             store(at, epilogue.finish(sum, at, c0 + j * w));
         }
+    }
 }
 
 // Rows of a batch at once in `broadcast_rows_kernel`, one vector of output each: as many

@@ -50,7 +50,7 @@ struct gru_cell {
     /// (g_n + q_n / 2) + t_r (q_n / 2), one multiply-add after r's tanh instead of two. Leaves
     /// tanh(a_r / 2), tanh(a_z / 2) and n in g. In double, `forward_step`.
     template <std::size_t H, class T>
-    static void stream_step(T* g, const T* q, T* h, T* c) {
+    static void stream_step(T* __restrict g, const T* __restrict q, T* __restrict h, T* c) {
         if constexpr (!std::is_same_v<T, float>) {
             T kept_values[H];
             forward_step<H>(g, q, h, c, kept_values);

@@ -62,7 +62,8 @@ struct lstm_cell {
     /// rows come halved, so one pass of tanh over the four gates' sums gives them all, with no
     /// scaling before it. Leaves tanh(a / 2) of i, f, o and g itself in a, tanh(c) in tanh_c.
     template <std::size_t H>
-    static void halved_step(float* a, const float* q, float* h, float* c, float* tanh_c) {
+    static void halved_step(float* __restrict a, const float* __restrict q, float* __restrict h, float* __restrict c,
+                            float* __restrict tanh_c) {
         for (std::size_t j = 0; j < 4 * H; ++j) a[j] += q[j];
         detail::tanh_in_place<4 * H>(a);
         for (std::size_t j = 0; j < H; ++j) {
