@@ -129,7 +129,6 @@ struct recurrent {
     static constexpr std::size_t gates = Cell::gates;
     static constexpr bool sequences = !detail::has_option<last_step, Options...>;
     static constexpr bool carries_state = detail::has_option<stateful, Options...>;
-    using cell = Cell;
 
     /// The same layer carrying its state between calls: what a stream runs (infer/stream.hpp).
     using streaming_form = std::conditional_t<carries_state, recurrent, recurrent<Cell, Hidden, Options..., stateful>>;
