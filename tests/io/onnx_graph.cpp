@@ -109,6 +109,26 @@ BOOST_AUTO_TEST_CASE(cnn_is_transposed_once_each_way) {
     BOOST_TEST(has(g, "\"inputs\": [\"12/Relu\", \"14.weight\", \"14.bias\"], \"outputs\": [\"output\"]"));
 }
 
+BOOST_AUTO_TEST_CASE(sequence_layers_are_onnxs_recurrent_operators_and_a_causally_padded_conv) {
+    // GRU over every step: time first around the operator, PyTorch's gates r, z, n taken as ONNX's
+    // z, r, h, and the reset after the product (linear_before_reset), as PyTorch's cell has it.
+    const std::string gru = mg::onnx_graph_description<mg::sequential<mg::input<7, 3>, mg::gru<8>, mg::per_step<mg::dense<1>>>>();
+    BOOST_TEST(has(gru, "{\"name\": \"1/W\", \"permutation\": [], \"sources\": [\"1.weight_ih_l0\"], \"blocks\": [1, 0, 2], \"dims\": [1, 24, 3]}"));
+    BOOST_TEST(has(gru, "\"sources\": [\"1.bias_ih_l0\", \"1.bias_hh_l0\"], \"blocks\": [1, 0, 2], \"dims\": [1, 48]"));
+    BOOST_TEST(has(gru, "{\"name\": \"linear_before_reset\", \"type\": \"int\", \"value\": 1}"));
+    BOOST_TEST(count(gru, "\"op\": \"Transpose\"") == 2u);
+    BOOST_TEST(has(gru, "\"op\": \"MatMul\", \"inputs\": [\"1/Transpose_1\", \"2.weight\"]"));  // per_step<dense>
+    // LSTM's last state: ONNX's gates i, o, f, c from PyTorch's i, f, g, o, and Y_h, its second output.
+    const std::string lstm = mg::onnx_graph_description<mg::sequential<mg::input<5, 3>, mg::lstm<4, mg::last_step>, mg::dense<2>>>();
+    BOOST_TEST(has(lstm, "\"blocks\": [0, 3, 1, 2], \"dims\": [1, 16, 4]"));
+    BOOST_TEST(has(lstm, "\"op\": \"LSTM\", \"inputs\": [\"1/Transpose\", \"1/W\", \"1/R\", \"1/B\"], \"outputs\": [\"\", \"1/LSTM\"]"));
+    // A causal convolution pads (K - 1) * D steps before the start and none after.
+    const std::string causal =
+        mg::onnx_graph_description<mg::sequential<mg::input<12, 2>, mg::causal_conv1d<8, mg::kernel<3>, mg::dilation<2>>, mg::tanh_layer>>();
+    BOOST_TEST(has(causal, "{\"name\": \"pads\", \"type\": \"ints\", \"value\": [4, 0]}, {\"name\": \"dilations\", \"type\": \"ints\", \"value\": [2]}"));
+    BOOST_TEST(has(causal, "{\"name\": \"1.weight\", \"permutation\": [0, 2, 1]}"));
+}
+
 BOOST_AUTO_TEST_CASE(sub_layers_are_named_by_their_paths) {
     using body = mg::chain<mg::conv2d<2, mg::kernel<3>, mg::padding<1>>, mg::batch_norm<>>;
     using net = mg::sequential<mg::input<4, 4, 2>, mg::residual<body, mg::conv2d<2, mg::kernel<1>>>,
