@@ -84,20 +84,20 @@ inline typename eval::narrow_floats<N>::type narrow_to(eval::simd<float> v, std:
 }
 
 /// What a stream keeps for layer `L` on step shape `S`: its parameters (packed for stepping where
-/// it steps alone) and, for each voice, what it carries (stepping) or its cache (otherwise: a
-/// layer whose streaming form carries its state in its cache, as in stateful training).
+/// it steps alone) and what the voices carry (stepping) or its cache over all voices (otherwise).
+/// `run(x, y)` takes one step of every voice, the voices as the rows of a batch.
 template <class L, class T, class S, std::size_t Voices>
 struct stream_part {
     layer_parameters<L, T, S> parameters{};
     layer_state<L, T, S> state{};
-    layer_cache<L, T, S, 1> caches[Voices]{};
+    layer_cache<L, T, S, Voices> caches{};
 
     void load(const layer_parameters<L, T, S>& p, const layer_state<L, T, S>& s) {
         parameters = p;
         state = s;
     }
     template <class X, class Y>
-    void run(std::size_t voice, const X& x, Y& y) {
+    void run(const X& x, Y& y) {
         if constexpr (requires(eval::simd<T> v) { L::template vector_value<T>(v); }) {
             // An element-wise function with a vector form, on a step's few values (8 channels
             // against 16 lanes), where its own pass would take the values past the last whole
@@ -119,21 +119,42 @@ struct stream_part {
                 }
             }
         } else {
-            const pass_context<1, inference_mode> ctx{};
-            run_forward<L>(ctx, forward_io_for<L, T, S, S, inference_mode>{x, y, parameters, state, caches[voice]});
+            const pass_context<Voices, inference_mode> ctx{};
+            run_forward<L>(ctx, forward_io_for<L, T, S, typename X::shape_type, inference_mode>{x, y, parameters, state, caches});
         }
     }
 };
+/// Whether `L` steps every voice at once (`step_voices`: the voices' products as one, each
+/// loaded weight serving them all), rather than one voice after another.
+template <class L, class T, class S, std::size_t Voices>
+concept steps_voices_at_once = requires { typename L::template carried_voices<T, S, Voices>; };
+
+// What the voices carry: one `carried_voices` for them all, or a `carried` each.
+template <class L, class T, class S, std::size_t Voices, bool AtOnce = steps_voices_at_once<L, T, S, Voices>>
+struct carried_by_voices {
+    using type = typename L::template carried<T, S>[Voices];
+};
+template <class L, class T, class S, std::size_t Voices>
+struct carried_by_voices<L, T, S, Voices, true> {
+    using type = typename L::template carried_voices<T, S, Voices>;
+};
+
 template <class L, class T, class S, std::size_t Voices>
     requires steps_alone<L, S>
 struct stream_part<L, T, S, Voices> {
+    static constexpr bool at_once = steps_voices_at_once<L, T, S, Voices>;
     typename L::template stepping_parameters<T, S> parameters{};
-    typename L::template carried<T, S> caches[Voices]{};
+    typename carried_by_voices<L, T, S, Voices>::type caches{};
 
     void load(const layer_parameters<L, T, S>& p, const layer_state<L, T, S>&) { L::pack_for_stepping(p, parameters); }
     template <class X, class Y>
-    void run(std::size_t voice, const X& x, Y& y) {
-        L::step(parameters, caches[voice], x.data.data(), y.data.data());
+    void run(const X& x, Y& y) {
+        if constexpr (at_once) {
+            L::template step_voices<Voices>(parameters, caches, x.data.data(), y.data.data());
+        } else {
+            constexpr std::size_t in = X::shape_type::size / Voices, out = Y::shape_type::size / Voices;
+            for (std::size_t v = 0; v < Voices; ++v) L::step(parameters, caches[v], x.data.data() + v * in, y.data.data() + v * out);
+        }
     }
 };
 
@@ -150,7 +171,9 @@ struct stream_parts_of<Net, T, Voices, std::index_sequence<I...>> {
 /// independent streams (channels, voices), in inference mode: each recurrent layer carries its
 /// hidden (and cell) state from call to call, voice by voice. A layer that declares
 /// `stepping_hook` (GRU, LSTM) runs one step from parameters packed for it, the others their
-/// ordinary forward pass on one step. Every buffer is a member, so after construction a call
+/// ordinary forward pass on one step. A step runs layer by layer, the voices as the rows of a
+/// batch: a recurrent layer takes every voice's products in one pass over its weights
+/// (`step_voices`), each voice's values still its own stream's, bit for bit. Every buffer is a member, so after construction a call
 /// allocates nothing, locks nothing and makes no system call (tests/layers/sequences.cpp counts
 /// allocations). Outputs equal `Net`'s on the whole sequence at run time, step by step, bit for
 /// bit: its pass takes a stream's sums (docs/design.md, "Sequences"). A stream of a large network
@@ -209,19 +232,18 @@ public:
 private:
     static constexpr std::size_t depth = step_network::depth;
 
+    // Layer by layer, every voice at once (the voices are the rows of a batch).
     void run(const T* in, T* out) {
-        for (std::size_t v = 0; v < Voices; ++v) {
-            // Loops of constant bounds rather than std::copy, which calls memmove for one value.
-            for (std::size_t i = 0; i < features; ++i) activations_.input()[i] = in[v * features + i];
-            [&]<std::size_t... I>(std::index_sequence<I...>) {
-                (boost::hana::at_c<I>(parts_).run(v, activations_.template get<I>(), activations_.template get<I + 1>()), ...);
-            }(std::make_index_sequence<depth>{});
-            for (std::size_t i = 0; i < outputs; ++i) out[v * outputs + i] = activations_.output()[i];
-        }
+        // Loops of constant bounds rather than std::copy, which calls memmove for one value.
+        for (std::size_t i = 0; i < Voices * features; ++i) activations_.input()[i] = in[i];
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (boost::hana::at_c<I>(parts_).run(activations_.template get<I>(), activations_.template get<I + 1>()), ...);
+        }(std::make_index_sequence<depth>{});
+        for (std::size_t i = 0; i < Voices * outputs; ++i) out[i] = activations_.output()[i];
     }
 
     typename detail::stream_parts_of<step_network, T, Voices, std::make_index_sequence<depth>>::type parts_{};
-    typename step_network::template activations_for<T, typename step_network::input_shape> activations_{};
+    typename step_network::template activations_for<T, batch_of<Voices, typename step_network::input_shape>> activations_{};
     output_type output_{};
 };
 

@@ -202,6 +202,14 @@ struct recurrent {
         vector<T, Hidden> h{};
         vector<T, Cell::carried == 2 ? Hidden : 1> c{};
     };
+    /// What `Voices` streams carry, their states as the rows of matrices so that one product
+    /// serves them all, and the step's gate sums.
+    template <class T, class S, std::size_t Voices>
+    struct carried_voices {
+        matrix<T, Voices, Hidden> h{};
+        matrix<T, Voices, Cell::carried == 2 ? Hidden : 1> c{};
+        matrix<T, Voices, padded_width<T>> input_sums{}, hidden_sums{};
+    };
     template <class T, class S>
     static void pack_for_stepping(const recurrent_parameters<T, S::last, Hidden, Cell::gates>& p, stepping_parameters<T, S>& q) {
         constexpr std::size_t width = Cell::gates * Hidden, padded = padded_width<T>;
@@ -230,6 +238,23 @@ struct recurrent {
                                               eval::add_column_bias<T>{q.hidden_bias.data.data()});
         Cell::template stream_step<Hidden>(g, r, state.h.data.data(), state.c.data.data());
         for (std::size_t j = 0; j < Hidden; ++j) y[j] = state.h[j];
+    }
+
+    /// One step of `Voices` streams at once (`x`: their inputs, voice after voice; `y`: their
+    /// states): each product one pass over the weights for every voice, in `lone_row_kernel`'s
+    /// order (eval::broadcast_rows_kernel), so that each voice's values are `step`'s, bit for bit.
+    template <std::size_t Voices, class T, class S>
+    static void step_voices(const stepping_parameters<T, S>& q, carried_voices<T, S, Voices>& state, const T* x, T* y) {
+        constexpr std::size_t features = S::last, padded = padded_width<T>, c_width = Cell::carried == 2 ? Hidden : 1;
+        T* g = state.input_sums.data.data();
+        T* r = state.hidden_sums.data.data();
+        eval::broadcast_rows_kernel<Voices, features, padded, features, padded>(g, x, q.input_weights.data.data(),
+                                                                              eval::add_column_bias<T>{q.input_bias.data.data()});
+        eval::broadcast_rows_kernel<Voices, Hidden, padded, Hidden, padded>(r, state.h.data.data(), q.hidden_weights.data.data(),
+                                                                          eval::add_column_bias<T>{q.hidden_bias.data.data()});
+        for (std::size_t v = 0; v < Voices; ++v)
+            Cell::template stream_step<Hidden>(g + v * padded, r + v * padded, &state.h[v * Hidden], &state.c[v * c_width]);
+        for (std::size_t i = 0; i < Voices * Hidden; ++i) y[i] = state.h[i];
     }
 
     /// In an exported ONNX graph (io/onnx_graph.hpp): the cell's operator (`Cell::onnx_operator`,
