@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <memory>
 
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
@@ -161,13 +162,21 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(lone_row_broadcast_kernel_agrees_with_the_referenc
 template <class T, std::size_t R, std::size_t K, std::size_t C>
 void check_broadcast_rows() {
     constexpr std::size_t a_stride = K + 3, out_stride = C + 2;  // rows with gaps between them
-    const auto a = random_tensor<T, mg::shape<R, a_stride>>();
+    const auto a_owned = std::make_unique<mg::tensor<T, mg::shape<R, a_stride>>>(random_tensor<T, mg::shape<R, a_stride>>());
+    const auto& a = *a_owned;
     const auto b = random_tensor<T, mg::shape<K, C>>();
     const auto bias = random_tensor<T, mg::shape<C>>();
-    mg::matrix<T, R, out_stride> out;
+    const auto out_owned = std::make_unique<mg::matrix<T, R, out_stride>>();
+    auto& out = *out_owned;
     out.data.fill(T(7));
     mg::eval::broadcast_rows_kernel<R, K, C, a_stride, out_stride>(out.data.data(), a.data.data(), b.data.data(),
                                                                    mg::eval::add_column_bias<T>{bias.data.data()});
+    // On the calling thread alone (a stream's step): the same values.
+    const auto alone_owned = std::make_unique<mg::matrix<T, R, out_stride>>();
+    alone_owned->data.fill(T(7));
+    mg::eval::broadcast_rows_on_this_thread<R, K, C, a_stride, out_stride>(alone_owned->data.data(), a.data.data(), b.data.data(),
+                                                                           mg::eval::add_column_bias<T>{bias.data.data()});
+    BOOST_TEST((alone_owned->data == out.data));
     const double tolerance = (sizeof(T) == 4 ? 1e-5 : 1e-13) * static_cast<double>(K + 1);
     std::size_t differ = 0, gaps_written = 0;
     double worst = 0;
@@ -193,6 +202,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(broadcast_rows_kernel_equals_the_lone_row_kernel_r
     check_broadcast_rows<T, 9, 16, 48>();   // a GRU of 16's recurrent product
     check_broadcast_rows<T, 11, 5, 50>();   // scalar columns past the vectors
     check_broadcast_rows<T, 8, 33, 128>();  // K past the partial sums' multiple
+    check_broadcast_rows<T, 1027, 33, 48>();  // past 2^20 multiply-adds: rows split between the threads
 }
 
 // Column sums of rows in memory (a bias gradient), a row of vectors at a time at run time: the

@@ -407,7 +407,7 @@ inline constexpr std::size_t broadcast_block = 4, broadcast_accumulators = simd_
 // that a lone row and a batch's rows add alike.
 template <class T, std::size_t K, std::size_t C>
 inline constexpr std::size_t broadcast_split = [] {
-    const std::size_t vectors = C / lanes<T>, widest_tile = vectors < broadcast_block ? vectors : broadcast_block;
+    const std::size_t vectors = C / lanes<T>, widest_tile = vectors == 0 ? 1 : vectors < broadcast_block ? vectors : broadcast_block;
     const std::size_t split = 4 * widest_tile <= broadcast_accumulators ? 4 : broadcast_accumulators / widest_tile;
     return K < split ? K : split;
 }();
@@ -491,17 +491,15 @@ inline void lone_row_kernel(T* out, const T* a, const T* b, E epilogue = {}) {
     detail::broadcast_row<T, K, C>(out, a, b, epilogue);
 }
 
-/// `out` (R x C, row r at `out + r * OutStride`) = A (R x K, row r at `a + r * AStride`) times B
-/// (K x C, rows contiguous), each sum passed through `epilogue`: `lone_row_kernel` on a batch,
-/// rounding as it does row by row, bit for bit (every sum takes the same partial sums in the same
-/// order), so that a sequence run whole equals the same network streamed one step at a time. Rows
-/// go `broadcast_rows` at a time, sharing each vector of B they load. One thread.
-template <std::size_t R, std::size_t K, std::size_t C, std::size_t AStride, std::size_t OutStride, class T, class E = store_sum<T>>
-inline void broadcast_rows_kernel(T* out, const T* a, const T* b, E epilogue = {}) {
-    constexpr std::size_t w = lanes<T>, rows = detail::broadcast_rows<T, K, C>, vector_end = C - C % w, whole_rows = R - R % rows;
-    for (std::size_t r0 = 0; r0 < whole_rows; r0 += rows) {
+namespace detail {
+// Rows [begin, end) of `broadcast_rows_kernel`'s product.
+template <std::size_t K, std::size_t C, std::size_t AStride, std::size_t OutStride, class T, class E>
+inline void broadcast_rows_range(T* out, const T* a, const T* b, E epilogue, std::size_t begin, std::size_t end) {
+    constexpr std::size_t w = lanes<T>, rows = broadcast_rows<T, K, C>, vector_end = C - C % w;
+    const std::size_t whole_end = begin + (end - begin) / rows * rows;
+    for (std::size_t r0 = begin; r0 < whole_end; r0 += rows) {
         for (std::size_t c0 = 0; c0 < vector_end; c0 += w)
-            detail::broadcast_tile<rows, 1, T, K, C, AStride, OutStride>(out + r0 * OutStride, a + r0 * AStride, b, epilogue, c0);
+            broadcast_tile<rows, 1, T, K, C, AStride, OutStride>(out + r0 * OutStride, a + r0 * AStride, b, epilogue, c0);
         for (std::size_t c = vector_end; c < C; ++c)
             for (std::size_t r = r0; r < r0 + rows; ++r) {
                 T sum{};
@@ -509,7 +507,28 @@ inline void broadcast_rows_kernel(T* out, const T* a, const T* b, E epilogue = {
                 out[r * OutStride + c] = epilogue.finish(sum, &out[r * OutStride + c], c);
             }
     }
-    for (std::size_t r = whole_rows; r < R; ++r) detail::broadcast_row<T, K, C>(out + r * OutStride, a + r * AStride, b, epilogue);
+    for (std::size_t r = whole_end; r < end; ++r) broadcast_row<T, K, C>(out + r * OutStride, a + r * AStride, b, epilogue);
+}
+}  // namespace detail
+
+/// `out` (R x C, row r at `out + r * OutStride`) = A (R x K, row r at `a + r * AStride`) times B
+/// (K x C, rows contiguous), each sum passed through `epilogue`: `lone_row_kernel` on a batch,
+/// rounding as it does row by row, bit for bit (every sum takes the same partial sums in the same
+/// order), so that a sequence run whole equals the same network streamed one step at a time. Rows
+/// go `broadcast_rows` at a time, sharing each vector of B they load; a large product's rows are
+/// split between the threads, which changes no sum.
+template <std::size_t R, std::size_t K, std::size_t C, std::size_t AStride, std::size_t OutStride, class T, class E = store_sum<T>>
+inline void broadcast_rows_kernel(T* out, const T* a, const T* b, E epilogue = {}) {
+    detail::split_range<R, detail::broadcast_rows<T, K, C>, R * K * C>([&](std::size_t begin, std::size_t end) {
+        detail::broadcast_rows_range<K, C, AStride, OutStride>(out, a, b, epilogue, begin, end);
+    });
+}
+
+/// The same on the calling thread alone, whatever the size: a stream's step, which must not wait
+/// on another thread.
+template <std::size_t R, std::size_t K, std::size_t C, std::size_t AStride, std::size_t OutStride, class T, class E = store_sum<T>>
+inline void broadcast_rows_on_this_thread(T* out, const T* a, const T* b, E epilogue = {}) {
+    detail::broadcast_rows_range<K, C, AStride, OutStride>(out, a, b, epilogue, 0, R);
 }
 
 }  // namespace metagrad::eval

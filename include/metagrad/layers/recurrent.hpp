@@ -71,13 +71,6 @@ constexpr void gates_in_place(T* v, F f, ScalarF scalar_f) {
     }
     for (std::size_t i = 0; i < N; ++i) v[i] = scalar_f(v[i]);
 }
-/// The logistic function and tanh on gates: math::'s in constant evaluation and in double; at
-/// run time in float, eval/vector_math.hpp's tanh (within 6 ulp) and the logistic function as
-/// 0.5 + 0.5 tanh(x / 2). A gate's value multiplies another, so what matters is its absolute
-/// error: below 2e-7 over the whole float range (1.6e-7 with FMA; tests/layers/sequences.cpp
-/// sweeps it). The relative form (eval::sigmoid, 2 ulp) put an exponential and a division on the
-/// path from one step's state to the next: a GRU of 16 units streams about 15% faster without
-/// them (W6, docs/benchmarks.md).
 /// a b + c: at run time rounded once where the target has FMA (eval::multiply_add), so that a
 /// cell's step rounds alike wherever it is inlined: how g++ contracts a * b + c * d on its own
 /// depends on the code around it (whether the loop is vectorized), and a stream would then differ
@@ -87,6 +80,13 @@ constexpr T multiply_add(T a, T b, T c) {
     if (std::is_constant_evaluated()) return a * b + c;
     return eval::multiply_add(a, b, c);
 }
+/// The logistic function and tanh on gates: math::'s in constant evaluation and in double; at
+/// run time in float, eval/vector_math.hpp's tanh (within 6 ulp) and the logistic function as
+/// 0.5 + 0.5 tanh(x / 2). A gate's value multiplies another, so what matters is its absolute
+/// error: below 2e-7 over the whole float range (1.6e-7 with FMA; tests/layers/sequences.cpp
+/// sweeps it). The relative form (eval::sigmoid, 2 ulp) put an exponential and a division on the
+/// path from one step's state to the next: a GRU of 16 units streams about 15% faster without
+/// them (W6, docs/benchmarks.md).
 template <std::size_t N, class T>
 constexpr void sigmoid_in_place(T* v) {
     gates_in_place<N>(v, [](auto x) { return 0.5f + 0.5f * eval::tanh(0.5f * x); }, [](T x) { return math::sigmoid(x); });
@@ -242,16 +242,17 @@ struct recurrent {
 
     /// One step of `Voices` streams at once (`x`: their inputs, voice after voice; `y`: their
     /// states): each product one pass over the weights for every voice, in `lone_row_kernel`'s
-    /// order (eval::broadcast_rows_kernel), so that each voice's values are `step`'s, bit for bit.
+    /// order (eval::broadcast_rows_on_this_thread), so that each voice's values are `step`'s, bit
+    /// for bit, and on the calling thread alone.
     template <std::size_t Voices, class T, class S>
     static void step_voices(const stepping_parameters<T, S>& q, carried_voices<T, S, Voices>& state, const T* x, T* y) {
         constexpr std::size_t features = S::last, padded = padded_width<T>, c_width = Cell::carried == 2 ? Hidden : 1;
         T* g = state.input_sums.data.data();
         T* r = state.hidden_sums.data.data();
-        eval::broadcast_rows_kernel<Voices, features, padded, features, padded>(g, x, q.input_weights.data.data(),
-                                                                              eval::add_column_bias<T>{q.input_bias.data.data()});
-        eval::broadcast_rows_kernel<Voices, Hidden, padded, Hidden, padded>(r, state.h.data.data(), q.hidden_weights.data.data(),
-                                                                          eval::add_column_bias<T>{q.hidden_bias.data.data()});
+        eval::broadcast_rows_on_this_thread<Voices, features, padded, features, padded>(g, x, q.input_weights.data.data(),
+                                                                                      eval::add_column_bias<T>{q.input_bias.data.data()});
+        eval::broadcast_rows_on_this_thread<Voices, Hidden, padded, Hidden, padded>(r, state.h.data.data(), q.hidden_weights.data.data(),
+                                                                                  eval::add_column_bias<T>{q.hidden_bias.data.data()});
         for (std::size_t v = 0; v < Voices; ++v)
             Cell::template stream_step<Hidden>(g + v * padded, r + v * padded, &state.h[v * Hidden], &state.c[v * c_width]);
         for (std::size_t i = 0; i < Voices * Hidden; ++i) y[i] = state.h[i];
