@@ -374,16 +374,22 @@ struct recurrent {
 private:
     // out (Rows x padded, the first G*H columns) = X W^T + bias, each sum in the order of k: the
     // products in constant evaluation.
+    // Through raw pointers: clang counts every call of operator[] against its limit of steps for
+    // constant evaluation, and the compile-time gradient checks run many passes.
     template <std::size_t Rows, std::size_t K, class Out, class X, class W, class Bias>
     static constexpr void product_with_bias(Out& out, const X& x, const W& weight, const Bias& bias) {
         using T = typename Out::value_type;
         constexpr std::size_t width = Cell::gates * Hidden, padded = padded_width<T>;
-        for (std::size_t r = 0; r < Rows; ++r)
+        for (std::size_t r = 0; r < Rows; ++r) {
+            const T* row = x.data.data() + r * K;
+            T* to = out.data.data() + r * padded;
             for (std::size_t j = 0; j < width; ++j) {
+                const T* w = weight.data.data() + j * K;
                 T sum{};
-                for (std::size_t i = 0; i < K; ++i) sum += x[r * K + i] * weight[j * K + i];
-                out[r * padded + j] = sum + bias[j];
+                for (std::size_t i = 0; i < K; ++i) sum += row[i] * w[i];
+                to[j] = sum + bias.data.data()[j];
             }
+        }
     }
 };
 
