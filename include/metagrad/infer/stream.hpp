@@ -173,11 +173,11 @@ struct stream_parts_of<Net, T, Voices, std::index_sequence<I...>> {
 /// `stepping_hook` (GRU, LSTM) runs one step from parameters packed for it, the others their
 /// ordinary forward pass on one step. A step runs layer by layer, the voices as the rows of a
 /// batch: a recurrent layer takes every voice's products in one pass over its weights
-/// (`step_voices`), each voice's values still its own stream's, bit for bit. Every buffer is a member, so after construction a call
-/// allocates nothing, locks nothing and makes no system call (tests/layers/sequences.cpp counts
-/// allocations). Outputs equal `Net`'s on the whole sequence at run time, step by step, bit for
-/// bit: its pass takes a stream's sums (docs/design.md, "Sequences"). A stream of a large network
-/// belongs on the heap.
+/// (`step_voices`), each voice's values still its own stream's, bit for bit. Every buffer is a
+/// member, so after construction a call allocates nothing, locks nothing and makes no system call
+/// (tests/layers/sequences.cpp counts allocations). Outputs equal `Net`'s on the whole sequence at
+/// run time, step by step, bit for bit: its pass takes a stream's sums (docs/design.md,
+/// "Sequences"). A stream of a large network belongs on the heap.
 ///
 ///     metagrad::stream<net, float> s(p);
 ///     for (float sample : input) out.push_back(s.step(decltype(s)::input_type{sample})[0]);

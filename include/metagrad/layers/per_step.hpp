@@ -39,8 +39,8 @@ struct with_hook<hooks<L, Hooks...>, true, Hook> {
 /// `(batch, T, features)` tensor, Keras's `TimeDistributed(Dense)`. `dense<Out>` alone refuses a
 /// sequence, so that forgetting a `flatten` before it stays a compile error. The layer's own
 /// passes already treat their input as rows of features; this only lets a sequence in. Its fused
-/// run-time paths, declared for vectors, are not used; at run time the forward pass takes each step's
-/// sums as a stream does (`step`).
+/// run-time paths, declared for vectors, are not used; at run time the forward pass takes each
+/// step's sums as a stream does (`step`).
 template <class Layer>
 struct per_step : Layer {
     static constexpr std::string_view name = layer_name<Layer>;
