@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <memory>
+#include <vector>
 
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
@@ -207,6 +208,46 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(broadcast_rows_kernel_equals_the_lone_row_kernel_r
 
 // Column sums of rows in memory (a bias gradient), a row of vectors at a time at run time: the
 // same values as the definition's sums, bit for bit, the sign of a zero included.
+// The same B laid out in panels (eval::operand_layout): the same sums, bit for bit, from the
+// lone row's kernel and the rows' kernel, and every element where `broadcast_operand` says.
+template <class T, std::size_t R, std::size_t K, std::size_t C>
+void check_panels_equal_rows() {
+    using panels = mg::eval::broadcast_operand<T, K, C, mg::eval::operand_layout::panels>;
+    const auto a = random_tensor<T, mg::shape<R, K>>();
+    const auto b = random_tensor<T, mg::shape<K, C>>();
+    const auto bias = random_tensor<T, mg::shape<C>>();
+    const auto in_panels = std::make_unique<mg::matrix<T, K, C>>();
+    std::vector<int> written(K * C, 0);
+    for (std::size_t k = 0; k < K; ++k)
+        for (std::size_t c = 0; c < C; ++c) {
+            in_panels->data[panels::offset(k, c)] = b.at(k, c);
+            ++written[panels::offset(k, c)];
+        }
+    BOOST_TEST(std::count(written.begin(), written.end(), 1) == static_cast<long>(K * C), "the layout is not a permutation");
+    const auto from_rows = std::make_unique<mg::matrix<T, R, C>>();
+    const auto from_panels = std::make_unique<mg::matrix<T, R, C>>();
+    mg::eval::broadcast_rows_kernel<R, K, C, K, C>(from_rows->data.data(), a.data.data(), b.data.data(),
+                                                   mg::eval::add_column_bias<T>{bias.data.data()});
+    mg::eval::broadcast_rows_kernel<R, K, C, K, C, mg::eval::operand_layout::panels>(
+        from_panels->data.data(), a.data.data(), in_panels->data.data(), mg::eval::add_column_bias<T>{bias.data.data()});
+    BOOST_TEST((from_rows->data == from_panels->data), "rows' kernel, panels differ from rows (K " << K << ", C " << C << ")");
+    mg::vector<T, C> alone;
+    mg::eval::lone_row_kernel<K, C, mg::eval::operand_layout::panels>(alone.data.data(), a.data.data(), in_panels->data.data(),
+                                                                      mg::eval::add_column_bias<T>{bias.data.data()});
+    bool same = true;
+    for (std::size_t c = 0; c < C; ++c) same = same && alone[c] == from_rows->at(0, c);
+    BOOST_TEST(same, "lone row, panels differ from rows (K " << K << ", C " << C << ")");
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(broadcast_kernels_read_panels_as_they_read_rows_run_time, T, element_types) {
+    constexpr std::size_t panel = mg::eval::broadcast_operand<T, 1, 1, mg::eval::operand_layout::panels>::panel;
+    check_panels_equal_rows<T, 5, 3, 7>();                        // one narrow panel: the same layout as rows
+    check_panels_equal_rows<T, 6, 16, 2 * panel>();               // whole panels only
+    check_panels_equal_rows<T, 9, 64, 3 * panel + 16>();          // and a narrower one (a GRU of 64's recurrent product)
+    check_panels_equal_rows<T, 7, 33, panel + 3>();               // a last panel of scalar columns only
+    check_panels_equal_rows<T, 5, 5, 2 * panel + 5 * 4 + 1>();    // vectors and scalars in the last panel
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(column_sums_of_rows_equal_the_definition_run_time, T, element_types) {
     auto a = random_tensor<T, mg::shape<7, 37>>();
     for (std::size_t r = 0; r < 7; ++r) a(r, 3) = T(-0.0);  // 0 + (-0) + ... is +0

@@ -143,15 +143,22 @@ inline simd<T> sqrt(simd<T> x) {
 #endif
 }
 
-/// out[i] = f(in[i]) for `N` elements: whole vectors through `vector_f`, the tail through the
-/// scalar `f` (the run-time path of element-wise activations that have a vector form).
-template <std::size_t N, class T, class VectorF, class ScalarF>
-inline void map_lanes(T* out, const T* in, VectorF vector_f, ScalarF f) {
-    constexpr std::size_t whole = N - N % lanes<T>;
+/// out[i] = f(in[i]) for `N` elements through `vector_f` (the run-time path of element-wise
+/// activations that have a vector form): whole vectors, then the tail in one vector padded with
+/// zeros. Not through the scalar form: it rounds differently, and then a value would depend on
+/// where it falls in the tensor (a sequence's last step through a stream and through a pass over
+/// the whole sequence differed in the last bit where the tensor was no whole number of vectors).
+template <std::size_t N, class T, class VectorF>
+inline void map_lanes(T* out, const T* in, VectorF vector_f) {
+    constexpr std::size_t w = lanes<T>, whole = N - N % w;
     if constexpr (whole > 0)
-        for (std::size_t i = 0; i < whole; i += lanes<T>) store(out + i, vector_f(load(in + i)));
-    if constexpr (whole < N)
-        for (std::size_t i = whole; i < N; ++i) out[i] = f(in[i]);
+        for (std::size_t i = 0; i < whole; i += w) store(out + i, vector_f(load(in + i)));
+    if constexpr (whole < N) {
+        alignas(64) T tail[w] = {};
+        for (std::size_t i = whole; i < N; ++i) tail[i - whole] = in[i];
+        store(tail, vector_f(load(tail)));
+        for (std::size_t i = whole; i < N; ++i) out[i] = tail[i - whole];
+    }
 }
 
 }  // namespace metagrad::eval

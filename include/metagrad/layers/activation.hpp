@@ -33,8 +33,7 @@ struct elementwise_activation {
         // Named with <T>: clang converts between vector types of one size implicitly.
         if constexpr (requires(eval::simd<T> v) { F::template vector_value<T>(v); }) {
             if (!std::is_constant_evaluated()) {
-                eval::map_lanes<S::size>(y.data.data(), x.data.data(), [](eval::simd<T> v) { return F::template vector_value<T>(v); },
-                                         [](T v) { return F::value(v); });
+                eval::map_lanes<S::size>(y.data.data(), x.data.data(), [](eval::simd<T> v) { return F::template vector_value<T>(v); });
                 return;
             }
         }

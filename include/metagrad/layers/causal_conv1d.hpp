@@ -139,7 +139,8 @@ public:
 
     /// A stream's parameters (infer/stream.hpp): the kernel input-major (`K*C x Out`, rows padded
     /// with zeros to whole vectors), so that a step's product broadcasts each tap's value over a
-    /// row of outputs.
+    /// row of outputs; in panels (eval::operand_layout), so that each tile reads one run of memory.
+    static constexpr eval::operand_layout weight_layout = eval::operand_layout::panels;
     template <class T>
     static constexpr std::size_t padded_outputs = (out_channels + eval::lanes<T> - 1) / eval::lanes<T> * eval::lanes<T>;
     template <class T, class S>
@@ -185,7 +186,8 @@ public:
         constexpr std::size_t k = taps * S::last, padded = padded_outputs<T>;
         // In place (no temporary), the padding columns zero.
         for (std::size_t o = 0; o < padded; ++o) {
-            for (std::size_t i = 0; i < k; ++i) q.weight[i * padded + o] = o < out_channels ? p.weight[o * k + i] : T{};
+            for (std::size_t i = 0; i < k; ++i)
+                q.weight[eval::broadcast_operand<T, k, padded, weight_layout>::offset(i, o)] = o < out_channels ? p.weight[o * k + i] : T{};
             q.bias[o] = T{};
             if constexpr (has_bias)
                 if (o < out_channels) q.bias[o] = p.bias[o];
@@ -206,7 +208,7 @@ public:
         alignas(64) T patch[k], out[padded];
         for (std::size_t tap = 0; tap < taps; ++tap)
             for (std::size_t i = 0; i < c; ++i) patch[tap * c + i] = inputs[tap * spacing * c + i];
-        eval::lone_row_kernel<k, padded>(out, patch, q.weight.data.data(), eval::add_column_bias<T>{q.bias.data.data()});
+        eval::lone_row_kernel<k, padded, weight_layout>(out, patch, q.weight.data.data(), eval::add_column_bias<T>{q.bias.data.data()});
         for (std::size_t o = 0; o < out_channels; ++o) y[o] = out[o];
     }
 
@@ -222,11 +224,11 @@ public:
             pack_for_stepping(io.parameters, cache.packed);
             const eval::add_column_bias<T> bias{cache.packed.bias.data.data()};
             if constexpr (padded == out_channels) {
-                eval::broadcast_rows_kernel<rows, k, padded, k, padded>(io.y.data.data(), cache.patches.data.data(),
+                eval::broadcast_rows_kernel<rows, k, padded, k, padded, weight_layout>(io.y.data.data(), cache.patches.data.data(),
                                                                          cache.packed.weight.data.data(), bias);
             } else {
                 auto& wide = cache.padded_outputs_of_steps;
-                eval::broadcast_rows_kernel<rows, k, padded, k, padded>(wide.data.data(), cache.patches.data.data(),
+                eval::broadcast_rows_kernel<rows, k, padded, k, padded, weight_layout>(wide.data.data(), cache.patches.data.data(),
                                                                          cache.packed.weight.data.data(), bias);
                 for (std::size_t r = 0; r < rows; ++r)
                     for (std::size_t o = 0; o < out_channels; ++o) io.y[r * out_channels + o] = wide[r * padded + o];

@@ -150,7 +150,9 @@ struct recurrent {
 
     /// A stream's parameters (infer/stream.hpp): both weight matrices input-major, so that one
     /// step's products broadcast each input over rows of weights with no sums across lanes, and
-    /// their rows padded with zeros to whole vectors (24 gate values fill two vectors of 16).
+    /// their rows padded with zeros to whole vectors (24 gate values fill two vectors of 16); in
+    /// panels (eval::operand_layout), so that each tile of a product reads one run of memory.
+    static constexpr eval::operand_layout weight_layout = eval::operand_layout::panels;
     template <class T>
     static constexpr std::size_t padded_width = (Cell::gates * Hidden + eval::lanes<T> - 1) / eval::lanes<T> * eval::lanes<T>;
     template <class T, class S>
@@ -221,8 +223,10 @@ struct recurrent {
             // give x / 2 itself, one multiplication fewer between two steps' states.
             const T scale = j >= width ? T(0) : std::is_same_v<T, float> && Cell::halved_gate(j / Hidden) ? T(0.5) : T(1);
             const std::size_t from = j < width ? j : 0;
-            for (std::size_t f = 0; f < S::last; ++f) q.input_weights[f * padded + j] = scale * p.weight_ih_l0[from * S::last + f];
-            for (std::size_t k = 0; k < Hidden; ++k) q.hidden_weights[k * padded + j] = scale * p.weight_hh_l0[from * Hidden + k];
+            for (std::size_t f = 0; f < S::last; ++f)
+                q.input_weights[eval::broadcast_operand<T, S::last, padded, weight_layout>::offset(f, j)] = scale * p.weight_ih_l0[from * S::last + f];
+            for (std::size_t k = 0; k < Hidden; ++k)
+                q.hidden_weights[eval::broadcast_operand<T, Hidden, padded, weight_layout>::offset(k, j)] = scale * p.weight_hh_l0[from * Hidden + k];
             q.input_bias[j] = scale * p.bias_ih_l0[from];
             q.hidden_bias[j] = scale * p.bias_hh_l0[from];
         }
@@ -233,8 +237,9 @@ struct recurrent {
     static void step(const stepping_parameters<T, S>& q, carried<T, S>& state, const T* x, T* y) {
         constexpr std::size_t padded = padded_width<T>;
         alignas(64) T g[padded], r[padded];
-        eval::lone_row_kernel<S::last, padded>(g, x, q.input_weights.data.data(), eval::add_column_bias<T>{q.input_bias.data.data()});
-        eval::lone_row_kernel<Hidden, padded>(r, state.h.data.data(), q.hidden_weights.data.data(),
+        eval::lone_row_kernel<S::last, padded, weight_layout>(g, x, q.input_weights.data.data(),
+                                                              eval::add_column_bias<T>{q.input_bias.data.data()});
+        eval::lone_row_kernel<Hidden, padded, weight_layout>(r, state.h.data.data(), q.hidden_weights.data.data(),
                                               eval::add_column_bias<T>{q.hidden_bias.data.data()});
         Cell::template stream_step<Hidden>(g, r, state.h.data.data(), state.c.data.data());
         for (std::size_t j = 0; j < Hidden; ++j) y[j] = state.h[j];
@@ -249,9 +254,9 @@ struct recurrent {
         constexpr std::size_t features = S::last, padded = padded_width<T>, c_width = Cell::carried == 2 ? Hidden : 1;
         T* g = state.input_sums.data.data();
         T* r = state.hidden_sums.data.data();
-        eval::broadcast_rows_on_this_thread<Voices, features, padded, features, padded>(g, x, q.input_weights.data.data(),
+        eval::broadcast_rows_on_this_thread<Voices, features, padded, features, padded, weight_layout>(g, x, q.input_weights.data.data(),
                                                                                       eval::add_column_bias<T>{q.input_bias.data.data()});
-        eval::broadcast_rows_on_this_thread<Voices, Hidden, padded, Hidden, padded>(r, state.h.data.data(), q.hidden_weights.data.data(),
+        eval::broadcast_rows_on_this_thread<Voices, Hidden, padded, Hidden, padded, weight_layout>(r, state.h.data.data(), q.hidden_weights.data.data(),
                                                                                   eval::add_column_bias<T>{q.hidden_bias.data.data()});
         for (std::size_t v = 0; v < Voices; ++v)
             Cell::template stream_step<Hidden>(g + v * padded, r + v * padded, &state.h[v * Hidden], &state.c[v * c_width]);
@@ -300,7 +305,7 @@ struct recurrent {
         if (as_a_stream) pack_for_stepping(p, k.packed);
         // Every step's input product at once: (B*T x F) (F x G*H).
         if (as_a_stream)
-            eval::broadcast_rows_kernel<B * steps, features, padded, features, padded>(
+            eval::broadcast_rows_kernel<B * steps, features, padded, features, padded, weight_layout>(
                 k.input_gates.data.data(), io.x.data.data(), k.packed.input_weights.data.data(),
                 eval::add_column_bias<typename IO::value_type>{k.packed.input_bias.data.data()});
         else
@@ -311,7 +316,7 @@ struct recurrent {
         }
         for (std::size_t t = 0; t < steps; ++t) {
             if (as_a_stream)
-                eval::broadcast_rows_kernel<B, Hidden, padded, Hidden, padded>(
+                eval::broadcast_rows_kernel<B, Hidden, padded, Hidden, padded, weight_layout>(
                     k.hidden_gates.data.data(), k.h.data.data(), k.packed.hidden_weights.data.data(),
                     eval::add_column_bias<typename IO::value_type>{k.packed.hidden_bias.data.data()});
             else

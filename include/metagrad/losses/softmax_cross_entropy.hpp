@@ -71,8 +71,7 @@ private:
     static constexpr void exponentials(tensor<T, P>& x) {
         if constexpr (std::is_same_v<T, float>) {
             if (!std::is_constant_evaluated()) {
-                eval::map_lanes<P::size>(x.data.data(), x.data.data(), [](eval::simd<float> v) { return eval::exp(v); },
-                                         [](float v) { return math::exp(v); });
+                eval::map_lanes<P::size>(x.data.data(), x.data.data(), [](eval::simd<float> v) { return eval::exp(v); });
                 return;
             }
         }
