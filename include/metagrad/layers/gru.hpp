@@ -40,7 +40,7 @@ struct gru_cell {
         detail::tanh_in_place<H>(g + 2 * H);
         for (std::size_t j = 0; j < H; ++j) {
             const T z = g[H + j], n = g[2 * H + j];
-            h[j] = detail::multiply_add(z, h[j], (T{1} - z) * n);
+            h[j] = detail::multiply_add(T{1} - z, n, z * h[j]);
         }
     }
 
@@ -62,9 +62,12 @@ struct gru_cell {
                 g[2 * H + j] = detail::multiply_add(g[j], half_q, g[2 * H + j] + half_q);
             }
             detail::tanh_in_place<H>(g + 2 * H);
+            // (1 - z) n + z h_prev as one multiply-add after n: z comes a tanh earlier, so z h_prev
+            // is ready when n is (a step's chain is one multiplication shorter than with
+            // z h_prev + (1 - z) n).
             for (std::size_t j = 0; j < H; ++j) {
                 const float z = detail::multiply_add(0.5f, g[H + j], 0.5f), n = g[2 * H + j];
-                h[j] = detail::multiply_add(z, h[j], (1.0f - z) * n);
+                h[j] = detail::multiply_add(1.0f - z, n, z * h[j]);
             }
         }
     }
