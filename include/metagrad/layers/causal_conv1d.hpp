@@ -225,11 +225,11 @@ public:
             const eval::add_column_bias<T> bias{cache.packed.bias.data.data()};
             if constexpr (padded == out_channels) {
                 eval::broadcast_rows_kernel<rows, k, padded, k, padded, weight_layout>(io.y.data.data(), cache.patches.data.data(),
-                                                                         cache.packed.weight.data.data(), bias);
+                                                                                        cache.packed.weight.data.data(), bias);
             } else {
                 auto& wide = cache.padded_outputs_of_steps;
                 eval::broadcast_rows_kernel<rows, k, padded, k, padded, weight_layout>(wide.data.data(), cache.patches.data.data(),
-                                                                         cache.packed.weight.data.data(), bias);
+                                                                                        cache.packed.weight.data.data(), bias);
                 for (std::size_t r = 0; r < rows; ++r)
                     for (std::size_t o = 0; o < out_channels; ++o) io.y[r * out_channels + o] = wide[r * padded + o];
             }

@@ -240,7 +240,7 @@ struct recurrent {
         eval::lone_row_kernel<S::last, padded, weight_layout>(g, x, q.input_weights.data.data(),
                                                               eval::add_column_bias<T>{q.input_bias.data.data()});
         eval::lone_row_kernel<Hidden, padded, weight_layout>(r, state.h.data.data(), q.hidden_weights.data.data(),
-                                              eval::add_column_bias<T>{q.hidden_bias.data.data()});
+                                                             eval::add_column_bias<T>{q.hidden_bias.data.data()});
         Cell::template stream_step<Hidden>(g, r, state.h.data.data(), state.c.data.data());
         for (std::size_t j = 0; j < Hidden; ++j) y[j] = state.h[j];
     }
@@ -254,10 +254,10 @@ struct recurrent {
         constexpr std::size_t features = S::last, padded = padded_width<T>, c_width = Cell::carried == 2 ? Hidden : 1;
         T* g = state.input_sums.data.data();
         T* r = state.hidden_sums.data.data();
-        eval::broadcast_rows_on_this_thread<Voices, features, padded, features, padded, weight_layout>(g, x, q.input_weights.data.data(),
-                                                                                      eval::add_column_bias<T>{q.input_bias.data.data()});
-        eval::broadcast_rows_on_this_thread<Voices, Hidden, padded, Hidden, padded, weight_layout>(r, state.h.data.data(), q.hidden_weights.data.data(),
-                                                                                  eval::add_column_bias<T>{q.hidden_bias.data.data()});
+        eval::broadcast_rows_on_this_thread<Voices, features, padded, features, padded, weight_layout>(
+            g, x, q.input_weights.data.data(), eval::add_column_bias<T>{q.input_bias.data.data()});
+        eval::broadcast_rows_on_this_thread<Voices, Hidden, padded, Hidden, padded, weight_layout>(
+            r, state.h.data.data(), q.hidden_weights.data.data(), eval::add_column_bias<T>{q.hidden_bias.data.data()});
         for (std::size_t v = 0; v < Voices; ++v)
             Cell::template stream_step<Hidden>(g + v * padded, r + v * padded, &state.h[v * Hidden], &state.c[v * c_width]);
         for (std::size_t i = 0; i < Voices * Hidden; ++i) y[i] = state.h[i];
