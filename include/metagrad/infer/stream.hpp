@@ -100,23 +100,19 @@ struct stream_part {
     void run(const X& x, Y& y) {
         if constexpr (requires(eval::simd<T> v) { L::template vector_value<T>(v); }) {
             // An element-wise function with a vector form, on a step's few values (8 channels
-            // against 16 lanes), where its own pass would take the values past the last whole
-            // vector one by one: whole vectors; a narrower run widened in registers to a vector
-            // and back; otherwise the last vector padded with zeros through memory.
+            // against 16 lanes): a run of 4 or 8 values after the whole vectors widened in
+            // registers to a vector and back; otherwise eval::map_lanes (whole vectors, the last
+            // one padded with zeros through memory). Lanes are independent, so both give the
+            // values of the layer's own pass, bit for bit.
             constexpr std::size_t n = X::shape_type::size, w = eval::lanes<T>, whole = n - n % w, rest = n - whole;
             const auto f = [](eval::simd<T> v) { return L::template vector_value<T>(v); };
-            for (std::size_t i = 0; i < whole; i += w) eval::store(&y[i], f(eval::load(&x[i])));
-            if constexpr (rest > 0) {
-                if constexpr ((rest == 4 || rest == 8) && rest < w) {
-                    using narrow = typename eval::narrow_floats<rest>::type;
-                    const narrow v = eval::load_as<narrow>(&x[whole]);
-                    eval::store_as(&y[whole], narrow_to<rest>(f(widen(v, std::make_index_sequence<w>{})), std::make_index_sequence<rest>{}));
-                } else {
-                    alignas(64) T values[w] = {};
-                    for (std::size_t i = 0; i < rest; ++i) values[i] = x[whole + i];
-                    eval::store(values, f(eval::load(values)));
-                    for (std::size_t i = 0; i < rest; ++i) y[whole + i] = values[i];
-                }
+            if constexpr ((rest == 4 || rest == 8) && rest < w) {
+                for (std::size_t i = 0; i < whole; i += w) eval::store(&y[i], f(eval::load(&x[i])));
+                using narrow = typename eval::narrow_floats<rest>::type;
+                const narrow v = eval::load_as<narrow>(&x[whole]);
+                eval::store_as(&y[whole], narrow_to<rest>(f(widen(v, std::make_index_sequence<w>{})), std::make_index_sequence<rest>{}));
+            } else {
+                eval::map_lanes<n>(&y[0], &x[0], f);
             }
         } else {
             const pass_context<Voices, inference_mode> ctx{};
