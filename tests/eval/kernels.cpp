@@ -206,8 +206,6 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(broadcast_rows_kernel_equals_the_lone_row_kernel_r
     check_broadcast_rows<T, 1027, 33, 48>();  // past 2^20 multiply-adds: rows split between the threads
 }
 
-// Column sums of rows in memory (a bias gradient), a row of vectors at a time at run time: the
-// same values as the definition's sums, bit for bit, the sign of a zero included.
 // The same B laid out in panels (eval::operand_layout): the same sums, bit for bit, from the
 // lone row's kernel and the rows' kernel, and every element where `broadcast_operand` says.
 template <class T, std::size_t R, std::size_t K, std::size_t C>
@@ -248,6 +246,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(broadcast_kernels_read_panels_as_they_read_rows_ru
     check_panels_equal_rows<T, 5, 5, 2 * panel + 5 * 4 + 1>();    // vectors and scalars in the last panel
 }
 
+// Column sums of rows in memory (a bias gradient), a row of vectors at a time at run time: the
+// same values as the definition's sums, bit for bit, the sign of a zero included.
 BOOST_AUTO_TEST_CASE_TEMPLATE(column_sums_of_rows_equal_the_definition_run_time, T, element_types) {
     auto a = random_tensor<T, mg::shape<7, 37>>();
     for (std::size_t r = 0; r < 7; ++r) a(r, 3) = T(-0.0);  // 0 + (-0) + ... is +0
