@@ -121,9 +121,11 @@ struct stream_part {
     }
 };
 /// Whether `L` steps every voice at once (`step_voices`: the voices' products as one, each
-/// loaded weight serving them all), rather than one voice after another.
+/// loaded weight serving them all), rather than one voice after another. One voice takes `step`
+/// (the same sums, bit for bit): there its products land in the step's own arrays, not in the
+/// voices' buffers, and GRU 16 streamed 36 ns a sample against 40 (W6, Zen 5).
 template <class L, class T, class S, std::size_t Voices>
-concept steps_voices_at_once = requires { typename L::template carried_voices<T, S, Voices>; };
+concept steps_voices_at_once = Voices > 1 && requires { typename L::template carried_voices<T, S, Voices>; };
 
 // What the voices carry: one `carried_voices` for them all, or a `carried` each.
 template <class L, class T, class S, std::size_t Voices, bool AtOnce = steps_voices_at_once<L, T, S, Voices>>
