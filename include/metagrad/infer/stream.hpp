@@ -110,6 +110,10 @@ struct stream_part {
                 for (std::size_t i = 0; i < whole; i += w) eval::store(&y[i], f(eval::load(&x[i])));
                 using narrow = typename eval::narrow_floats<rest>::type;
                 const narrow v = eval::load_as<narrow>(&x[whole]);
+                if constexpr (requires { L::template vector_value<T, narrow>(v); }) {
+                    eval::store_as(&y[whole], L::template vector_value<T, narrow>(v));
+                    return;
+                }
                 eval::store_as(&y[whole], narrow_to<rest>(f(widen(v, std::make_index_sequence<w>{})), std::make_index_sequence<rest>{}));
             } else {
                 eval::map_lanes<n>(&y[0], &x[0], f);

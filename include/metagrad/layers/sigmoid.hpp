@@ -26,9 +26,9 @@ struct sigmoid : elementwise_activation<sigmoid> {
         return x != x ? x : math::sigmoid(x);
     }
     // float at run time: eval/vector_math.hpp, within 2 ulp over the whole float range.
-    template <class T>
+    template <class T, eval::float_vector V = eval::simd<T>>
         requires std::is_same_v<T, float>
-    static eval::simd<T> vector_value(eval::simd<T> x) {
+    static V vector_value(V x) {
         return eval::sigmoid(x);
     }
     template <class T>

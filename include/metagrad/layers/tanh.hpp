@@ -24,9 +24,9 @@ struct tanh_layer : elementwise_activation<tanh_layer> {
         return math::tanh(x);
     }
     // float at run time: eval/vector_math.hpp, within 4 ulp (6 without FMA; tanh) or 2 ulp (sigmoid).
-    template <class T>
+    template <class T, eval::float_vector V = eval::simd<T>>
         requires std::is_same_v<T, float>
-    static eval::simd<T> vector_value(eval::simd<T> x) {
+    static V vector_value(V x) {
         return eval::tanh(x);
     }
     template <class T>
