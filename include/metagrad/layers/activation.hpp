@@ -16,6 +16,8 @@ namespace metagrad {
 ///     static constexpr T derivative(T x, T y);    // f'(x), given y = f(x) when that is cheaper
 ///     template <class T> static eval::simd<T> vector_value(eval::simd<T>);  // optional, run time
 ///
+/// (a `vector_value` templated on the vector type as well, `template <class T, class V =
+/// eval::simd<T>>`, also takes a narrower vector: a stream's 8 values under AVX-512.)
 /// and the layer is `struct my_act : elementwise_activation<my_act> { ... }`.
 template <class F>
 struct elementwise_activation {
