@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstddef>
-#include <memory>
 #include <utility>
 
 #include <boost/hana/at.hpp>
@@ -72,11 +71,21 @@ public:
     /// before; the state of the layers kept is copied as it is.
     void pack(const parameters_type& p) {
         // Folded on the heap, once: a large network's parameters do not belong on the stack.
-        const auto folded = std::make_unique<typename network_type::template parameters<T>>();
-        fold_for_inference(p, *folded);
-        states_ = folded->states;
+        // Owned by a plain new and delete: <memory> would cost every program that includes this
+        // header about 0.3 s of parsing.
+        using folded_type = typename network_type::template parameters<T>;
+        struct owner {
+            folded_type* value = new folded_type();
+            owner() = default;
+            owner(const owner&) = delete;
+            owner& operator=(const owner&) = delete;
+            ~owner() { delete value; }
+        };
+        const owner folded;
+        fold_for_inference(p, *folded.value);
+        states_ = folded.value->states;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (pack_layer<I>(folded->template layer<I>(), boost::hana::at_c<I>(packed_)), ...);
+            (pack_layer<I>(folded.value->template layer<I>(), boost::hana::at_c<I>(packed_)), ...);
         }(std::make_index_sequence<network_type::depth>{});
     }
 

@@ -65,6 +65,9 @@ class onnx_graph {
 public:
     /// The ONNX operator set the nodes are written for: Debian 12's onnx 1.12 knows 17 at most.
     static constexpr int opset = 17;
+    /// Axis orders, extents and block orders, as layers' `to_onnx` write them without naming
+    /// std::vector (a header of layers should not pay for it).
+    using index_list = std::vector<std::size_t>;
 
     /// A graph whose input "input" has samples of these extents (channels last).
     explicit onnx_graph(std::vector<std::size_t> input_extents) {

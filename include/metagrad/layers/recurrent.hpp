@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <string_view>
 #include <type_traits>
-#include <vector>
 
 #include "metagrad/core/broadcast.hpp"
 #include "metagrad/core/fields.hpp"
@@ -274,9 +273,8 @@ struct recurrent {
         constexpr std::size_t features = S::last, width = Cell::gates * Hidden;
         // N x T x F (or N x F x T, channels first after a convolution) to T x N x F.
         const bool first = g.current().layout == onnx_layout::channels_first;
-        const std::vector<std::size_t> time_first = first ? std::vector<std::size_t>{2, 0, 1} : std::vector<std::size_t>{1, 0, 2};
-        const auto x = g.node("Transpose", {g.input()}, {G::integers("perm", time_first)});
-        const std::vector<std::size_t> order(Cell::onnx_gates.begin(), Cell::onnx_gates.end());
+        const auto x = g.node("Transpose", {g.input()}, {first ? G::integers("perm", {2, 0, 1}) : G::integers("perm", {1, 0, 2})});
+        const typename G::index_list order(Cell::onnx_gates.begin(), Cell::onnx_gates.end());
         const auto w = g.parameter_blocks("W", {"weight_ih_l0"}, order, {1, width, features});
         const auto r = g.parameter_blocks("R", {"weight_hh_l0"}, order, {1, width, Hidden});
         const auto b = g.parameter_blocks("B", {"bias_ih_l0", "bias_hh_l0"}, order, {1, 2 * width});
