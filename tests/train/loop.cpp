@@ -107,7 +107,9 @@ BOOST_AUTO_TEST_CASE(the_log_reads_back_and_the_plot_is_drawn) {
 
 // The signatures docs/training.md gives for the learning curves.
 static_assert(std::is_same_v<decltype(&mg::history::add), void (mg::history::*)(const mg::epoch_record&)>);
-static_assert(std::is_same_v<decltype(&mg::history::write_csv), void (mg::history::*)(const std::string&, std::ostream&) const>);
+static_assert(std::is_same_v<decltype(static_cast<void (mg::history::*)(const std::string&) const>(&mg::history::write_csv)),
+                             void (mg::history::*)(const std::string&) const>);
+static_assert(std::is_same_v<decltype(&mg::history::write_csv<std::ostream>), void (mg::history::*)(const std::string&, std::ostream&) const>);
 static_assert(std::is_same_v<decltype(&mg::history::csv), std::string (mg::history::*)() const>);
 static_assert(std::is_same_v<decltype(&mg::history::non_finite_fields), std::string (mg::history::*)() const>);
 static_assert(std::is_same_v<decltype(&mg::history::from_csv), mg::history (*)(std::string_view)>);
