@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "metagrad/core/tensor.hpp"
@@ -72,35 +73,56 @@ public:
     /// class), then per class its precision, recall, F1 and support, and the macro averages and
     /// accuracy: a text table for a terminal or a log. `names`, when given, label the classes.
     std::string table(const std::vector<std::string>& names = {}) const {
-        const auto name = [&](std::size_t c) { return c < names.size() ? names[c] : std::to_string(c); };
+        // Cell by cell into one string, numbers through one buffer: the function is compiled into
+        // every program that prints a table, and written with temporary strings joined by + it
+        // was 14 KB of code.
+        char buffer[32];
+        const auto whole = [&](std::size_t v) {
+            return std::string_view(buffer, static_cast<std::size_t>(std::snprintf(buffer, sizeof buffer, "%zu", v)));
+        };
+        const auto number = [&](double v) {
+            return std::string_view(buffer, static_cast<std::size_t>(std::snprintf(buffer, sizeof buffer, "%.4f", v)));
+        };
+        const auto name = [&](std::size_t c) { return c < names.size() ? std::string_view(names[c]) : whole(c); };
         std::size_t width = 9;
-        for (std::size_t c = 0; c < classes_; ++c) width = std::max(width, name(c).size() + 1);
-        for (std::size_t c = 0; c < classes_; ++c) width = std::max(width, std::to_string(support(c)).size() + 1);
+        for (std::size_t c = 0; c < classes_; ++c) width = std::max({width, name(c).size() + 1, whole(support(c)).size() + 1});
         bool any_unpredicted = false;
         for (std::size_t c = 0; c < classes_; ++c) any_unpredicted = any_unpredicted || unpredicted_[c] > 0;
-        const auto cell = [&](const std::string& text) { return std::string(width - std::min(width, text.size()), ' ') + text; };
-        const auto number = [](double v) {
-            char text[32];
-            std::snprintf(text, sizeof text, "%.4f", v);
-            return std::string(text);
-        };
-        std::string out = cell("true\\pred");
-        for (std::size_t p = 0; p < classes_; ++p) out += cell(name(p));
-        if (any_unpredicted) out += cell("none");
+        std::string out;
+        const auto cell = [&](std::string_view text) { out.append(width - std::min(width, text.size()), ' ').append(text); };
+        cell("true\\pred");
+        for (std::size_t p = 0; p < classes_; ++p) cell(name(p));
+        if (any_unpredicted) cell("none");
         out += '\n';
         for (std::size_t t = 0; t < classes_; ++t) {
-            out += cell(name(t));
-            for (std::size_t p = 0; p < classes_; ++p) out += cell(std::to_string(count(t, p)));
-            if (any_unpredicted) out += cell(std::to_string(unpredicted_[t]));
+            cell(name(t));
+            for (std::size_t p = 0; p < classes_; ++p) cell(whole(count(t, p)));
+            if (any_unpredicted) cell(whole(unpredicted_[t]));
             out += '\n';
         }
-        out += '\n' + cell("class") + cell("precision") + cell("recall") + cell("f1") + cell("support") + '\n';
-        for (std::size_t c = 0; c < classes_; ++c)
-            out += cell(name(c)) + cell(number(precision(c))) + cell(number(recall(c))) + cell(number(f1(c))) +
-                   cell(std::to_string(support(c))) + '\n';
-        out += cell("macro") + cell(number(macro_precision())) + cell(number(macro_recall())) + cell(number(macro_f1())) +
-               cell(std::to_string(samples())) + '\n';
-        out += cell("accuracy") + cell("") + cell("") + cell(number(accuracy())) + cell(std::to_string(samples())) + '\n';
+        out += '\n';
+        for (const char* heading : {"class", "precision", "recall", "f1", "support"}) cell(heading);
+        out += '\n';
+        const auto scores = [&](std::string_view label, double precision_, double recall_, double f1_, std::size_t support_) {
+            cell(label);
+            cell(number(precision_));
+            cell(number(recall_));
+            cell(number(f1_));
+            cell(whole(support_));
+            out += '\n';
+        };
+        for (std::size_t c = 0; c < classes_; ++c) {
+            // The name first: a class without one is numbered in the same buffer as the scores.
+            const std::string label(name(c));
+            scores(label, precision(c), recall(c), f1(c), support(c));
+        }
+        scores("macro", macro_precision(), macro_recall(), macro_f1(), samples());
+        cell("accuracy");
+        cell("");
+        cell("");
+        cell(number(accuracy()));
+        cell(whole(samples()));
+        out += '\n';
         return out;
     }
 
