@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include "metagrad/detail/joined.hpp"
+
 namespace metagrad {
 
 /// Thrown by every reader (IDX, CSV, safetensors, checkpoints) when a file is missing,
@@ -15,7 +17,7 @@ namespace metagrad {
 class io_error : public std::runtime_error {
 public:
     io_error(std::string file, std::string where, const std::string& expected, const std::string& found)
-        : std::runtime_error(file + ": " + where + ": expected " + expected + ", found " + found),
+        : std::runtime_error(detail::joined({file, ": ", where, ": expected ", expected, ", found ", found})),
           file_(std::move(file)), where_(std::move(where)) {}
 
     const std::string& file() const noexcept { return file_; }
